@@ -1,0 +1,1 @@
+"""Intake: the doors institutions push through (REST and signed channel), their credentials and the push log."""

@@ -1,0 +1,9 @@
+"""App configuration of the intake doors."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class IntakeConfig(AppConfig):
+    name = "intake"
+    verbose_name = _("Intake")

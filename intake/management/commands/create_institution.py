@@ -1,0 +1,24 @@
+"""`manage.py create_institution CODE --name NAME`: register an institution and issue its credentials."""
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from intake.services import institution_create
+
+
+class Command(BaseCommand):
+    help = "Create an institution and print its API token and channel key (shown only this once)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("code", help="The institution's code, which is also its ua on the channel door.")
+        parser.add_argument("--name", required=True, help="Display name.")
+
+    def handle(self, *args, code, name, **options):
+        try:
+            _, credentials = institution_create(code=code, name=name)
+        except ValidationError as error:
+            raise CommandError(
+                "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
+            ) from None
+        self.stdout.write(f"api_token={credentials.api_token}")
+        self.stdout.write(f"channel_key={credentials.channel_key}")

@@ -1,0 +1,204 @@
+"""Business rules of the intake doors: credentials, and receiving a push.
+
+`push_receive` is the one entry point both doors call (REST and signed
+channel): it parses, validates, decides accepted / duplicate / conflict and
+records the push log, so the two doors cannot drift apart.
+"""
+
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from intake import crypto, payload
+from intake.models import Institution, PushLog, PushOutcome
+from orders.models import Order
+from orders.services import order_create_from_push
+
+# --- Credentials ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedCredentials:
+    """Secrets as issued: shown to the operator once, never readable again (the token)."""
+
+    api_token: str | None = None
+    channel_key: str | None = None
+
+
+def _new_api_token(institution: Institution) -> str:
+    token_id = secrets.token_hex(6)
+    secret = crypto.new_secret()
+    institution.api_token_id = token_id
+    institution.api_token_hash = crypto.token_hash(secret)
+    institution.api_token_rotated_at = timezone.now()
+    return f"{token_id}.{secret}"
+
+
+def _new_channel_key(institution: Institution) -> str:
+    key = secrets.token_hex(24)  # 192 bits; hex because integrators paste it into MD5 code
+    institution.channel_key_encrypted = crypto.encrypt(key)
+    institution.channel_key_rotated_at = timezone.now()
+    return key
+
+
+@transaction.atomic
+def institution_create(*, code: str, name: str) -> tuple[Institution, IssuedCredentials]:
+    institution = Institution(code=code, name=name)
+    credentials = IssuedCredentials(api_token=_new_api_token(institution), channel_key=_new_channel_key(institution))
+    institution.full_clean()
+    institution.save()
+    return institution, credentials
+
+
+@transaction.atomic
+def institution_rotate_api_token(*, institution: Institution) -> IssuedCredentials:
+    """Issue a new API token; the old one stops working at once."""
+    token = _new_api_token(institution)
+    institution.save(update_fields=["api_token_id", "api_token_hash", "api_token_rotated_at"])
+    return IssuedCredentials(api_token=token)
+
+
+@transaction.atomic
+def institution_rotate_channel_key(*, institution: Institution) -> IssuedCredentials:
+    key = _new_channel_key(institution)
+    institution.save(update_fields=["channel_key_encrypted", "channel_key_rotated_at"])
+    return IssuedCredentials(channel_key=key)
+
+
+@transaction.atomic
+def institution_revoke_credentials(*, institution: Institution) -> None:
+    """Revoke both credentials; the institution pushes nothing until new ones are issued."""
+    institution.api_token_id = None
+    institution.api_token_hash = ""
+    institution.channel_key_encrypted = ""
+    institution.save(update_fields=["api_token_id", "api_token_hash", "channel_key_encrypted"])
+
+
+# --- Receiving a push --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PushContext:
+    """Where a push came from; recorded on its push-log row."""
+
+    door: str
+    remote_addr: str | None = None
+    request_id: str = ""
+    started: float = field(default_factory=time.perf_counter)
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+
+@dataclass(frozen=True)
+class PushResult:
+    outcome: str
+    http_status: int
+    order: Order | None = None
+    errors: list[dict] = field(default_factory=list)
+
+    @property
+    def error_type(self) -> str:
+        return "validation_error" if self.http_status == 400 else "client_error"
+
+    def answer(self) -> dict:
+        """The success body: `orderNo`, `status`, and when the order was first accepted."""
+        return {
+            "orderNo": self.order.order_no,
+            "status": self.outcome,
+            "receivedAt": self.order.received_at.isoformat(),
+        }
+
+
+def push_receive(
+    *, institution: Institution, context: PushContext, payload_raw: bytes | str, logged_body: bytes
+) -> PushResult:
+    """Accept, recognise a retry of, or refuse one push; always leaves its push-log row.
+
+    The whole order is written in one durable transaction with its log row.
+    Who wins a race for the same orderNo is decided by the database's unique
+    constraint, not by a prior SELECT: the loser's INSERT fails and it then
+    compares fingerprints to answer duplicate (200) or conflict (409).
+    """
+    document = None
+    try:
+        document = payload.parse(payload_raw)
+        push = payload.validate(document)
+        fingerprint = payload.fingerprint(document)
+    except payload.PayloadError as error:
+        return push_log_refusal(
+            institution=institution,
+            context=context,
+            http_status=400,
+            errors=error.errors,
+            body=logged_body,
+            order_no=payload.order_no_hint(document),
+            outcome=PushOutcome.REJECTED,
+        )
+
+    try:
+        with transaction.atomic(durable=True):
+            order = order_create_from_push(
+                institution=institution, door=context.door, push=push, payload_sha256=fingerprint
+            )
+            result = PushResult(PushOutcome.ACCEPTED, 201, order)
+            _push_log_write(institution, context, result, logged_body, push.order_no)
+        return result
+    except IntegrityError:
+        existing = Order.objects.filter(institution=institution, order_no=push.order_no).first()
+        if existing is None:
+            raise  # some other constraint: a bug, not a retry
+    if existing.payload_sha256 == fingerprint:
+        result = PushResult(PushOutcome.DUPLICATE, 200, existing)
+    else:
+        result = PushResult(
+            PushOutcome.CONFLICT,
+            409,
+            existing,
+            [
+                payload.error_item(
+                    "order_conflict",
+                    "This orderNo was already pushed with different content; the stored order is unchanged.",
+                    "orderInfo.orderNo",
+                )
+            ],
+        )
+    _push_log_write(institution, context, result, logged_body, push.order_no)
+    return result
+
+
+def push_log_refusal(
+    *,
+    institution: Institution | None,
+    context: PushContext,
+    http_status: int,
+    errors: list[dict],
+    body: bytes | None,
+    order_no: str = "",
+    outcome: str = PushOutcome.REJECTED,
+) -> PushResult:
+    """Record a push refused before it reached the orders (bad payload, credentials, size)."""
+    result = PushResult(outcome, http_status, None, errors)
+    _push_log_write(institution, context, result, body, order_no)
+    return result
+
+
+def _push_log_write(
+    institution: Institution | None, context: PushContext, result: PushResult, body: bytes | None, order_no: str
+) -> None:
+    PushLog.objects.create(
+        institution=institution,
+        door=context.door,
+        order_no=order_no,
+        outcome=result.outcome,
+        http_status=result.http_status,
+        body=body,
+        body_size=len(body) if body is not None else 0,
+        errors=result.errors,
+        duration_ms=round(context.elapsed_ms(), 3),
+        remote_addr=context.remote_addr,
+        request_id=context.request_id,
+    )
