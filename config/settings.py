@@ -187,6 +187,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = PUSH_MAX_BODY_BYTES * 2 + 65536
 # Key that encrypts institutions' channel keys at rest. Falls back to one derived
 # from SECRET_KEY so development works without setup; production should set it.
 CHANNEL_KEY_ENCRYPTION_KEY = os.environ.get("CHANNEL_KEY_ENCRYPTION_KEY", "")
+# How far (seconds, either way) a signed-channel envelope's timeStamp may be from server time.
+CHANNEL_TIMESTAMP_WINDOW_SECONDS = env_int("CHANNEL_TIMESTAMP_WINDOW_SECONDS", 600)
 
 # --- Logging ------------------------------------------------------------------
 LOGGING = {

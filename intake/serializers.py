@@ -15,6 +15,7 @@ from django.conf import settings
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty
+from rest_framework.settings import api_settings
 
 from orders import normalizers
 from orders.choices import ContactPriority
@@ -91,9 +92,10 @@ class ProtocolSectionSerializer(serializers.Serializer):
 
     def to_internal_value(self, data):
         if not isinstance(data, Mapping):
-            raise serializers.ValidationError(
-                f"Expected a JSON object, but got {type(data).__name__}.", code="not_an_object"
-            )
+            error = ErrorDetail(f"Expected a JSON object, but got {type(data).__name__}.", code="not_an_object")
+            # Nested, the parent files the error under this section's path; at the
+            # root, DRF requires a mapping of errors.
+            raise serializers.ValidationError([error] if self.parent else {api_settings.NON_FIELD_ERRORS_KEY: [error]})
         return super().to_internal_value(data)
 
 

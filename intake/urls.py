@@ -1,9 +1,13 @@
 """URLs of the intake doors."""
 
-from django.urls import path
+from django.urls import path, re_path
 
-from intake import views
+from intake import channel, views
 
 urlpatterns = [
     path("api/v1/user-additional/", views.PushView.as_view(), name="push"),
+    # The trailing slash is optional: APPEND_SLASH cannot redirect a POST, and
+    # the protocol's clients are configured with either spelling.
+    re_path(r"^channel/pushUserAdditionalInfo/?$", channel.push_user_additional_info, name="channel-push"),
+    re_path(r"^channel/?$", channel.dispatch, name="channel"),
 ]

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
+from django.utils.http import parse_header_parameters
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -72,11 +73,10 @@ class PushView(APIView):
         tags=["push"],
     )
     def post(self, request):
-        if request.content_type != "application/json":
-            raise exceptions.UnsupportedMediaType(request.content_type or "(none)")
-        charset = request.content_params.get("charset", "utf-8").lower()
-        if charset not in ("utf-8", "utf8"):
-            raise exceptions.UnsupportedMediaType(f"{request.content_type}; charset={charset}")
+        content_type = request.META.get("CONTENT_TYPE", "")
+        media_type, params = parse_header_parameters(content_type)
+        if media_type != "application/json" or params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+            raise exceptions.UnsupportedMediaType(content_type or "(none)")
         body = read_body(request)
         result = services.push_receive(
             institution=request.user, context=request_context(request, Door.REST), payload_raw=body, logged_body=body

@@ -57,12 +57,16 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 class ReviewerFactory(UserFactory):
     username = factory.Sequence(lambda n: f"reviewer{n}")
-    groups = factory.PostGeneration(lambda user, create, extracted, **kw: user.groups.add(Group.objects.get(name="reviewer")))
+    groups = factory.PostGeneration(
+        lambda user, create, extracted, **kw: user.groups.add(Group.objects.get(name="reviewer"))
+    )
 
 
 class AnalystFactory(UserFactory):
     username = factory.Sequence(lambda n: f"analyst{n}")
-    groups = factory.PostGeneration(lambda user, create, extracted, **kw: user.groups.add(Group.objects.get(name="analyst")))
+    groups = factory.PostGeneration(
+        lambda user, create, extracted, **kw: user.groups.add(Group.objects.get(name="analyst"))
+    )
 
 
 # --- Institutions and orders ------------------------------------------------------------
@@ -247,5 +251,3 @@ def pushed_order(institution: Institution | None = None, payload: dict | None = 
     )
     assert result.http_status == 201, result.errors
     return result.order
-
-
