@@ -10,6 +10,7 @@ from django.http import JsonResponse
 from django.utils.http import parse_header_parameters
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -54,9 +55,10 @@ class PushView(APIView):
 
     authentication_classes = [InstitutionTokenAuthentication]
     permission_classes = [IsActiveInstitution]
-    # The body is read raw: the push log keeps it verbatim and the payload module
-    # owns decoding, so that both doors parse exactly alike.
-    parser_classes = []
+    # Declared for the schema only: the body is read raw (request.data is never
+    # touched) because the push log keeps it verbatim and intake.payload owns
+    # decoding, so that both doors parse exactly alike.
+    parser_classes = [JSONParser]
 
     @extend_schema(
         operation_id="push_user_additional_info",
