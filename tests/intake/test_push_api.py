@@ -355,7 +355,7 @@ REQUIRED_KEYS = [
             "isRoot",
             "isSimulator",
         )
-    ),  # fmt: skip
+    ),
     *(
         f"userAdditional.contactInfo.{key}"
         for key in ("name", "mobile", "relation", "nameSpare", "mobileSpare", "relationSpare")
@@ -392,7 +392,7 @@ def test_missing_required_key_is_named(push, path):
                 "picCount",
                 "uuid",
             )
-        ),  # fmt: skip
+        ),
         "userAdditional.workOfficeInfo",
     ],
 )
