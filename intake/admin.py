@@ -32,8 +32,9 @@ class InstitutionAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        institution, credentials = services.institution_create(code=obj.code, name=obj.name)
-        Institution.objects.filter(pk=institution.pk).update(
+        institution, credentials = services.institution_create(
+            code=obj.code,
+            name=obj.name,
             is_active=obj.is_active,
             require_timestamp=obj.require_timestamp,
             rate_limit_per_minute=obj.rate_limit_per_minute,

@@ -45,8 +45,22 @@ def _new_channel_key(institution: Institution) -> str:
 
 
 @transaction.atomic
-def institution_create(*, code: str, name: str) -> tuple[Institution, IssuedCredentials]:
-    institution = Institution(code=code, name=name)
+def institution_create(
+    *,
+    code: str,
+    name: str,
+    is_active: bool = True,
+    require_timestamp: bool = False,
+    rate_limit_per_minute: int | None = None,
+) -> tuple[Institution, IssuedCredentials]:
+    """Register an institution and issue both credentials (returned once, in clear)."""
+    institution = Institution(
+        code=code,
+        name=name,
+        is_active=is_active,
+        require_timestamp=require_timestamp,
+        rate_limit_per_minute=rate_limit_per_minute,
+    )
     credentials = IssuedCredentials(api_token=_new_api_token(institution), channel_key=_new_channel_key(institution))
     institution.full_clean()
     institution.save()

@@ -61,7 +61,7 @@ _CITIES = [
     ("浙江省", "杭州市", "西湖区"),
     ("湖北省", "武汉市", "洪山区"),
 ]
-_SIZES = [normalizers.storage_size(text) for text in ("1.0 GB", "2.75 G", "3.66 GB", "4096MB", "5.5 GB", "")[:5]]
+_SIZES = [normalizers.storage_size(text) for text in ("1.0 GB", "2.75 G", "3.66 GB", "4096MB", "5.5 GB")]
 _STORAGES = [normalizers.storage_size(text) for text in ("16 GB", "32 GB", "64 GB", "128 GB", "256GB", "12.5 GB")]
 _ANDROID_MODELS = ["HUAWEI P30", "Xiaomi 10", "OPPO R17", "vivo X27", "Redmi Note 8", "HONOR 20"]
 _IOS_MODELS = ["iPhone 6 Plus", "iPhone 8", "iPhone X", "iPhone 11", "iPhone 12 Pro"]
@@ -141,13 +141,17 @@ class OrderGenerator:
                 entries.append(rng.choice(entries))
                 continue
             phone, name = self.entry_phone(rng)
-            entries.append(normalizers.address_book_entry({"name": self.name(rng) if name is None else name, "phone": phone}))
+            entries.append(
+                normalizers.address_book_entry({"name": self.name(rng) if name is None else name, "phone": phone})
+            )
         return entries
 
     def device(self, rng: random.Random, index: int, received_at: datetime) -> dict:
         shared = index > 0 and rng.random() < SHARED_DEVICE_RATE
         # A shared device is one an earlier applicant (recently) used too.
-        device_rng = random.Random(self.seed * 1_000_003 + (rng.randrange(max(0, index - 5000), index) if shared else index))
+        device_rng = random.Random(
+            self.seed * 1_000_003 + (rng.randrange(max(0, index - 5000), index) if shared else index)
+        )
         is_ios = device_rng.random() < 0.3
         device_id = f"{device_rng.getrandbits(128):032x}"
         memory, storage, free = device_rng.choice(_SIZES), device_rng.choice(_STORAGES), device_rng.choice(_STORAGES)
@@ -160,7 +164,9 @@ class OrderGenerator:
             "device_name": device_rng.choice(_IOS_MODELS if is_ios else _ANDROID_MODELS),
             "os_type": os_type.text,
             "os_kind": os_type.kind,
-            "os_version": device_rng.choice(("12.4", "13.1", "14.2")) if is_ios else device_rng.choice(("8.1", "9", "10")),
+            "os_version": device_rng.choice(("12.4", "13.1", "14.2"))
+            if is_ios
+            else device_rng.choice(("8.1", "9", "10")),
             "last_login_at": received_at - timedelta(seconds=rng.randrange(60, 86_400 * 30)),
             "gps_longitude": Decimal(f"{rng.uniform(100, 122):.12f}") if has_gps else None,
             "gps_latitude": Decimal(f"{rng.uniform(22, 41):.12f}") if has_gps else None,
@@ -245,7 +251,10 @@ class OrderGenerator:
                         "payload_sha256": hashlib.sha256(f"{self.seed}:{order_no}".encode()).hexdigest(),
                         "address_book_count": len(book),
                         "review_status": status,
-                        "review_updated_at": None if status == ReviewStatus.PENDING else received_at + timedelta(hours=2),
+                        "assigned_to_id": None,
+                        "review_updated_at": None
+                        if status == ReviewStatus.PENDING
+                        else received_at + timedelta(hours=2),
                     },
                     "device": self.device(rng, index, received_at),
                     "contacts": contacts,
@@ -286,10 +295,7 @@ def write_batch_postgresql(orders: list[dict]) -> None:
             cursor,
             Order,
             order_columns,
-            (
-                tuple(item["order"].get(column, None if column == "assigned_to_id" else "") for column in order_columns)
-                for item in orders
-            ),
+            (tuple(item["order"][column] for column in order_columns) for item in orders),
         )
         _copy(
             cursor,
@@ -322,7 +328,10 @@ def write_batch_postgresql(orders: list[dict]) -> None:
             Employer,
             employer_columns,
             (
-                tuple(item["order"]["id"] if column == "order_id" else item["employer"][column] for column in employer_columns)
+                tuple(
+                    item["order"]["id"] if column == "order_id" else item["employer"][column]
+                    for column in employer_columns
+                )
                 for item in orders
                 if item["employer"]
             ),
@@ -342,12 +351,22 @@ def write_batch_postgresql(orders: list[dict]) -> None:
 def write_batch_bulk_create(orders: list[dict]) -> None:
     """`bulk_create` per table, for databases without COPY (SQLite in development and tests)."""
     created = Order.objects.bulk_create([Order(**item["order"]) for item in orders])
-    Device.objects.bulk_create([Device(order=order, **item["device"]) for order, item in zip(created, orders, strict=True)])
+    Device.objects.bulk_create(
+        [Device(order=order, **item["device"]) for order, item in zip(created, orders, strict=True)]
+    )
     Contact.objects.bulk_create(
-        [Contact(order=order, **contact) for order, item in zip(created, orders, strict=True) for contact in item["contacts"]]
+        [
+            Contact(order=order, **contact)
+            for order, item in zip(created, orders, strict=True)
+            for contact in item["contacts"]
+        ]
     )
     Employer.objects.bulk_create(
-        [Employer(order=order, **item["employer"]) for order, item in zip(created, orders, strict=True) if item["employer"]]
+        [
+            Employer(order=order, **item["employer"])
+            for order, item in zip(created, orders, strict=True)
+            if item["employer"]
+        ]
     )
     AddressBookEntry.objects.bulk_create(
         [
@@ -438,4 +457,6 @@ class Command(BaseCommand):
         )
         if show:
             sys.stderr.write("\n")
-        self.stdout.write(f"Generated {orders:,} orders and {entries:,} address-book entries in {time.perf_counter() - started:.1f}s.")
+        self.stdout.write(
+            f"Generated {orders:,} orders and {entries:,} address-book entries in {time.perf_counter() - started:.1f}s."
+        )

@@ -1,0 +1,115 @@
+"""Structured logs: a JSON-lines formatter and the middleware that gives every request an id.
+
+Each log line is one JSON object (time, level, logger, message, request_id and,
+for the access line, method, path, status, duration_ms and institution). Logs
+never carry personal data: the access line has the path without its query
+string (filters hold phone numbers), and as a second line of defence the
+formatter masks anything shaped like a mobile number or a device identifier
+in messages and tracebacks.
+"""
+
+import contextvars
+import json
+import logging
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+
+# A caller's id is echoed back and stored (push log: 64 characters), so only a sane one is kept.
+_SANE_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
+# Mainland mobiles, optionally with +86/0086 and separators, not inside a longer digit run.
+_MOBILE_RE = re.compile(r"(?<![\d])(?:\+?86[\s\-]?|0086[\s\-]?)?1[3-9]\d(?:[\s\-]?\d){8}(?![\d])")
+# Device identifiers: UUID/IDFA shapes, and long hex or digit runs (IMEI, Android id, md5 ids).
+_DEVICE_ID_RE = re.compile(
+    r"\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b|\b[0-9A-Fa-f]{15,}\b"
+)
+# Attributes of a LogRecord that the JSON line carries when a caller passes them in `extra`.
+_EXTRA_FIELDS = ("method", "path", "status", "duration_ms", "institution", "user_id", "limit", "count")
+
+
+def current_request_id() -> str:
+    return _request_id.get()
+
+
+def redact(text: str) -> str:
+    """Masks mobile numbers and device identifiers in free text."""
+    text = _MOBILE_RE.sub("[phone]", text)
+    return _DEVICE_ID_RE.sub("[id]", text)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; `ensure_ascii=False` keeps Chinese messages readable."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+            "request_id": getattr(record, "request_id", None) or current_request_id() or None,
+        }
+        for name in _EXTRA_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                entry[name] = value
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+access_logger = logging.getLogger("access")
+
+
+class RequestIdMiddleware:
+    """Outermost middleware: assigns the request id, answers it as `X-Request-ID`, logs one access line.
+
+    The id is the caller's `X-Request-ID` when it is sane (1-64 of `A-Za-z0-9._:-`),
+    otherwise a new one; it is written back into `request.META` so that code
+    reading the header (the push log) sees the same id.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        offered = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = offered if _SANE_REQUEST_ID_RE.fullmatch(offered) else uuid.uuid4().hex
+        request.META["HTTP_X_REQUEST_ID"] = request_id
+        request.request_id = request_id
+        token = _request_id.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response[REQUEST_ID_HEADER] = request_id
+            access_logger.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    **_who(request),
+                },
+            )
+            return response
+        finally:
+            _request_id.reset(token)
+
+
+def _who(request) -> dict:
+    """The institution's code for pushes, the staff user's id otherwise; never a name."""
+    from intake.models import Institution  # the middleware module is imported before apps are ready
+
+    user = getattr(request, "user", None)
+    if isinstance(user, Institution):
+        return {"institution": user.code}
+    if user is not None and getattr(user, "is_authenticated", False) and getattr(user, "pk", None):
+        return {"user_id": user.pk}
+    return {}

@@ -1,0 +1,119 @@
+"""Abuse controls: per-institution push rate limits (both doors) and the admin login lockout backend.
+
+The rate limit is a fixed one-minute window counted in the cache named by
+`PUSH_RATE_LIMIT_CACHE` (the `CACHE_URL` cache), so every worker process of
+every server shares one count per institution. With Redis the increment is
+atomic; with the default database cache two exactly simultaneous pushes can
+be counted once, which lets a flood through by at most the number of workers.
+"""
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from axes.backends import AxesStandaloneBackend
+from django.conf import settings
+from django.core.cache import caches
+from rest_framework.throttling import BaseThrottle
+
+from intake.models import Institution
+
+logger = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class RateLimitDecision:
+    """Whether one more push is allowed now; `retry_after` is whole seconds to the next window."""
+
+    allowed: bool
+    limit: int
+    count: int
+    retry_after: int
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"Rate limit exceeded: at most {self.limit} pushes per minute for this institution; "
+            f"retry after {self.retry_after} seconds."
+        )
+
+
+def rate_limit_for(institution: Institution) -> int:
+    """The institution's own limit (set in the admin) or the platform default."""
+    if institution.rate_limit_per_minute is not None:
+        return institution.rate_limit_per_minute
+    return settings.PUSH_RATE_LIMIT_PER_MINUTE
+
+
+def rate_limit_consume(*, institution: Institution, clock: Callable[[], float] = time.time) -> RateLimitDecision:
+    """Count one push for `institution` in the current window and say whether it is allowed.
+
+    Refused pushes count too, so a client hammering the door stays refused
+    until the window turns. A broken cache never stops intake: the push is
+    allowed and the failure logged (a database outage is answered further on).
+    """
+    limit = rate_limit_for(institution)
+    now = clock()
+    window = int(now // WINDOW_SECONDS)
+    retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+    key = f"push-rate:{institution.pk}:{window}"
+    cache = caches[settings.PUSH_RATE_LIMIT_CACHE]
+    try:
+        count = _increment(cache, key)
+    except Exception:  # any cache backend's own errors: fail open, loudly
+        logger.exception("Rate-limit cache unavailable; push allowed without counting")
+        return RateLimitDecision(True, limit, 0, retry_after)
+    decision = RateLimitDecision(count <= limit, limit, count, retry_after)
+    if not decision.allowed:
+        logger.warning(
+            "Push rate limit exceeded", extra={"institution": institution.code, "limit": limit, "count": count}
+        )
+    return decision
+
+
+def _increment(cache, key: str) -> int:
+    try:
+        return cache.incr(key)
+    except ValueError:  # no counter yet in this window
+        # Two windows of lifetime: the key outlives its minute even with clock skew between servers.
+        if cache.add(key, 1, timeout=2 * WINDOW_SECONDS):
+            return 1
+        return cache.incr(key)  # another process created it first
+
+
+class InstitutionRateThrottle(BaseThrottle):
+    """DRF throttle for the REST door; runs after authentication, so `request.user` is the institution.
+
+    A refusal is DRF's `Throttled`, which the standard error handler answers as
+    429 JSON with `Retry-After`.
+    """
+
+    def allow_request(self, request, view) -> bool:
+        institution = request.user
+        if not isinstance(institution, Institution):
+            return True
+        decision = rate_limit_consume(institution=institution)
+        self._retry_after = decision.retry_after
+        return decision.allowed
+
+    def wait(self) -> int:
+        return self._retry_after
+
+
+class LoginLockoutBackend(AxesStandaloneBackend):
+    """django-axes' lockout check, for logins that come with a request.
+
+    Calls without a request (management commands, the test client's `login`)
+    have no client address to lock out; axes would raise on them, so they are
+    passed on to the next backend unchecked. Every login form and API login
+    passes its request, so those are all covered.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
