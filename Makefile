@@ -17,8 +17,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# Compile the translations (.mo files are build products, not committed).
 messages: install
-	$(BIN)/python manage.py compilemessages --ignore=.venv --verbosity 0
+	@if ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
+		$(BIN)/python manage.py compilemessages --ignore=.venv --verbosity 0; fi
 
 run: install messages
 	mkdir -p var
