@@ -123,7 +123,7 @@ class PushResult:
         return {
             "orderNo": self.order.order_no,
             "status": self.outcome,
-            "receivedAt": self.order.received_at.isoformat(),
+            "receivedAt": timezone.localtime(self.order.received_at).isoformat(),
         }
 
 
