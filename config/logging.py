@@ -16,6 +16,8 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+from django.utils.functional import SimpleLazyObject, empty
+
 REQUEST_ID_HEADER = "X-Request-ID"
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 
@@ -55,7 +57,7 @@ class JsonFormatter(logging.Formatter):
         for name in _EXTRA_FIELDS:
             value = getattr(record, name, None)
             if value is not None:
-                entry[name] = value
+                entry[name] = redact(value) if isinstance(value, str) else value
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)
@@ -91,6 +93,7 @@ class RequestIdMiddleware:
                 request.path,
                 response.status_code,
                 extra={
+                    "request_id": request_id,
                     "method": request.method,
                     "path": request.path,
                     "status": response.status_code,
@@ -107,7 +110,10 @@ def _who(request) -> dict:
     """The institution's code for pushes, the staff user's id otherwise; never a name."""
     from intake.models import Institution  # the middleware module is imported before apps are ready
 
-    user = getattr(request, "user", None)
+    user = request.__dict__.get("user")
+    # A session user nobody looked at stays unloaded: logging must not query (or fail in an outage).
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+        return {}
     if isinstance(user, Institution):
         return {"institution": user.code}
     if user is not None and getattr(user, "is_authenticated", False) and getattr(user, "pk", None):

@@ -7,6 +7,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list
+from config.security import cache_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -35,13 +36,17 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
     "drf_standardized_errors",
     "orders",
     "intake",
 ]
 
 MIDDLEWARE = [
+    "config.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -51,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "intake.errors.DatabaseUnavailableMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -106,6 +112,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth ---------------------------------------------------------------------
+# The lockout check (django-axes) runs before the password check.
+AUTHENTICATION_BACKENDS = [
+    "intake.throttling.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -163,6 +174,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI served from our own static files, so the CSP can stay 'self'.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
@@ -187,13 +202,98 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = PUSH_MAX_BODY_BYTES * 2 + 65536
 # Key that encrypts institutions' channel keys at rest. Falls back to one derived
 # from SECRET_KEY so development works without setup; production should set it.
 CHANNEL_KEY_ENCRYPTION_KEY = os.environ.get("CHANNEL_KEY_ENCRYPTION_KEY", "")
+
+# --- Risk signals (orders/risk.py) --------------------------------------------
+# Keys left out keep orders.risk.DEFAULTS; after a change, run recompute_risk_signals.
+RISK_SIGNALS = {
+    # code -> low / medium / high
+    "SEVERITY": {
+        "shared_device": "high",
+        "phone_in_other_contacts": "medium",
+        "shared_emergency_contact": "medium",
+        "contact_is_applicant": "high",
+        "duplicate_contacts": "medium",
+        "contact_not_in_address_book": "low",
+        "rooted_device": "medium",
+        "simulator": "high",
+        "thin_address_book": "low",
+    },
+    "DISABLED": env_list("RISK_SIGNALS_DISABLED", []),
+    "THIN_ADDRESS_BOOK_MIN_ENTRIES": env_int("RISK_THIN_ADDRESS_BOOK_MIN_ENTRIES", 10),
+    "THIN_ADDRESS_BOOK_MIN_MOBILE_SHARE": 0.5,
+    # Most orders one signal links to (and so the most reverse links one push writes).
+    "LINKED_ORDERS_LIMIT": env_int("RISK_LINKED_ORDERS_LIMIT", 100),
+}
 # How far (seconds, either way) a signed-channel envelope's timeStamp may be from server time.
 CHANNEL_TIMESTAMP_WINDOW_SECONDS = env_int("CHANNEL_TIMESTAMP_WINDOW_SECONDS", 600)
+
+# --- Exports ------------------------------------------------------------------
+# Rows read from the database's cursor, and written to the client, per chunk by the CSV exports.
+EXPORT_CHUNK_SIZE = env_int("EXPORT_CHUNK_SIZE", 2000)
 
 # --- Logging ------------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # JSON lines (config/logging.py); personal data never goes into a log line.
+    "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Replace Django's own plain-text handlers, so every line is JSON.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # SQL at DEBUG carries parameter values (phone numbers): never logged.
+        "django.db.backends": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
 }
+
+# --- Security, abuse, privacy (README "Security and privacy") --------------------
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto: DJANGO_SECURE_PROXY_SSL_HEADER=true.
+if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers probe over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_COOKIE_AGE", 8 * 3600)  # one working day
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # Swagger UI and the admin set inline styles; scripts stay strictly 'self'.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Admin login lockout (django-axes): a username from one address is locked after
+# AXES_FAILURE_LIMIT failures, for AXES_COOLOFF_TIME hours.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 30) / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+    AXES_IPWARE_PROXY_COUNT = env_int("AXES_IPWARE_PROXY_COUNT", 1)
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+# The cache shared by every process: rate-limit counters (database cache by default).
+CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL"))}
+PUSH_RATE_LIMIT_CACHE = "default"
+# Pushes per minute per institution on both doors, unless the institution sets its own.
+PUSH_RATE_LIMIT_PER_MINUTE = env_int("PUSH_RATE_LIMIT_PER_MINUTE", 600)
+
+# Days after which an order's address book, raw push body and device identifiers are
+# purged by `manage.py purge_personal_data` (PIPL: shortest retention necessary).
+PERSONAL_DATA_RETENTION_DAYS = env_int("PERSONAL_DATA_RETENTION_DAYS", 180)

@@ -23,6 +23,7 @@ from intake import services, signing
 from intake.errors import DatabaseUnavailable, PayloadTooLarge
 from intake.models import Institution, PushOutcome
 from intake.payload import error_item
+from intake.throttling import rate_limit_consume
 from intake.views import read_body, request_context
 from orders.choices import Door
 
@@ -286,6 +287,11 @@ def _receive(request, context: services.PushContext, *, legacy_dispatch: bool) -
         return _refuse(
             context, institution, 403, [error_item("institution_disabled", INSTITUTION_DISABLED)], unauthorized=True
         )
+    if not (rate := rate_limit_consume(institution=institution)).allowed:
+        # Like the REST door's 429, but in this protocol's form; not push-logged, as a flood must not grow the log.
+        response = _answer(0, rate.reason, [error_item("throttled", rate.reason)])
+        response["Retry-After"] = str(rate.retry_after)
+        return response
     if errors := _timestamp_errors(envelope, institution):
         return _refuse(context, institution, 400, errors, body=body)
 

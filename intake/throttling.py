@@ -49,7 +49,11 @@ def rate_limit_for(institution: Institution) -> int:
     return settings.PUSH_RATE_LIMIT_PER_MINUTE
 
 
-def rate_limit_consume(*, institution: Institution, clock: Callable[[], float] = time.time) -> RateLimitDecision:
+def _now() -> float:
+    return time.time()
+
+
+def rate_limit_consume(*, institution: Institution, clock: Callable[[], float] | None = None) -> RateLimitDecision:
     """Count one push for `institution` in the current window and say whether it is allowed.
 
     Refused pushes count too, so a client hammering the door stays refused
@@ -57,7 +61,7 @@ def rate_limit_consume(*, institution: Institution, clock: Callable[[], float] =
     allowed and the failure logged (a database outage is answered further on).
     """
     limit = rate_limit_for(institution)
-    now = clock()
+    now = (clock or _now)()
     window = int(now // WINDOW_SECONDS)
     retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
     key = f"push-rate:{institution.pk}:{window}"

@@ -19,6 +19,7 @@ from intake.authentication import InstitutionTokenAuthentication, IsActiveInstit
 from intake.errors import PayloadTooLarge
 from intake.models import Institution, PushOutcome
 from intake.serializers import PushAnswerSerializer, PushSerializer
+from intake.throttling import InstitutionRateThrottle
 from orders.choices import Door
 
 _EXAMPLE = json.loads((Path(__file__).parent / "examples" / "push-ios-office-worker.json").read_text("utf-8"))
@@ -55,6 +56,7 @@ class PushView(APIView):
 
     authentication_classes = [InstitutionTokenAuthentication]
     permission_classes = [IsActiveInstitution]
+    throttle_classes = [InstitutionRateThrottle]
     # Declared for the schema only: the body is read raw (request.data is never
     # touched) because the push log keeps it verbatim and intake.payload owns
     # decoding, so that both doors parse exactly alike.

@@ -377,3 +377,29 @@ class StaffApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.token_id})"
+
+
+class PersonalDataPurge(models.Model):
+    """One run of `purge_personal_data`: what was removed, from orders received before `cutoff`.
+
+    Written at the start and completed at the end, so an interrupted run is
+    visible (no `finished_at`) and the next run does not take it as done.
+    """
+
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    cutoff = models.DateTimeField(_("orders received before"))
+    retention_days = models.PositiveIntegerField(_("retention (days)"))
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    orders = models.PositiveBigIntegerField(_("orders"), default=0)
+    address_book_entries = models.PositiveBigIntegerField(_("address-book entries removed"), default=0)
+    devices = models.PositiveBigIntegerField(_("devices cleared"), default=0)
+    push_bodies = models.PositiveBigIntegerField(_("push bodies removed"), default=0)
+
+    class Meta:
+        verbose_name = _("personal-data purge")
+        verbose_name_plural = _("personal-data purges")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"purge before {self.cutoff:%Y-%m-%d} ({'dry run' if self.dry_run else 'done'})"

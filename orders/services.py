@@ -1,10 +1,17 @@
-"""State changes of the orders domain: writing an accepted push into its normalized rows."""
+"""State changes of the orders domain: writing an accepted push, and the review of an order."""
 
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from intake.models import Institution
 from intake.serializers import ValidatedPush
-from orders.models import AddressBookEntry, Contact, Device, Employer, Order
+from orders.choices import ReviewEventKind, ReviewStatus
+from orders.models import AddressBookEntry, Contact, Device, Employer, Order, ReviewEvent
+from orders.risk import risk_signals_compute
 
 _ADDRESS_BOOK_COLUMNS = ("order_id", "name", "phone", "phone_digits", "is_mobile")
 
@@ -29,6 +36,8 @@ def order_create_from_push(*, institution: Institution, door: str, push: Validat
     if push.employer:
         Employer.objects.create(order=order, **push.employer)
     address_book_write(order_id=order.pk, entries=push.address_book)
+    # Same transaction: the reviewer never sees an order without its signals.
+    risk_signals_compute(order=order, push=push)
     return order
 
 
@@ -51,3 +60,183 @@ def address_book_write(*, order_id: int, entries) -> None:
         else:
             placeholders = ", ".join(["%s"] * len(_ADDRESS_BOOK_COLUMNS))
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", list(rows))
+
+
+# --- Review -------------------------------------------------------------------------------
+#
+# Every change to an order's review goes through one of these functions: each locks
+# the order row, checks the rule, updates the order and writes its ReviewEvent in
+# the same transaction, so the audit trail can never disagree with the order.
+
+REVIEW_PERMISSION = "orders.review_order"
+ASSIGN_PERMISSION = "orders.assign_order"
+
+# A decision closes the review; needs_info waits for the applicant and can be taken up again.
+FINAL_STATUSES = frozenset({ReviewStatus.APPROVED, ReviewStatus.REJECTED})
+DECISION_STATUSES = (ReviewStatus.APPROVED, ReviewStatus.REJECTED, ReviewStatus.NEEDS_INFO)
+REASON_REQUIRED_STATUSES = frozenset({ReviewStatus.REJECTED, ReviewStatus.NEEDS_INFO})
+
+
+class ReviewError(Exception):
+    """A review change the rules refuse; `message` is safe to show to the reviewer."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class AssignResult:
+    assigned: int
+    skipped: int
+
+
+def _require_permission(user, permission: str) -> None:
+    if not (user and user.is_active and user.has_perm(permission)):
+        raise PermissionDenied(_("You are not allowed to do this."))
+
+
+def _locked_order(order_id: int) -> Order:
+    try:
+        return Order.objects.select_for_update().get(pk=order_id)
+    except Order.DoesNotExist:
+        raise ReviewError(_("This order does not exist.")) from None
+
+
+def _review_change(
+    order: Order, *, actor, kind: str, to_status: str, to_assignee, reason: str = "", now=None
+) -> ReviewEvent:
+    """Move `order` (already locked) and return its unsaved event; the caller saves both."""
+    now = now or timezone.now()
+    event = ReviewEvent(
+        order=order,
+        actor=actor,
+        created_at=now,
+        kind=kind,
+        from_status=order.review_status,
+        to_status=to_status,
+        from_assignee_id=order.assigned_to_id,
+        to_assignee=to_assignee,
+        reason=reason,
+    )
+    order.review_status = to_status
+    order.assigned_to = to_assignee
+    order.review_updated_at = now
+    return event
+
+
+def _claim(order: Order, reviewer) -> Order:
+    if order.review_status in FINAL_STATUSES:
+        raise ReviewError(_("This order has already been decided."))
+    if order.assigned_to_id == reviewer.pk and order.review_status == ReviewStatus.IN_REVIEW:
+        return order  # already theirs: clicking "claim" twice changes nothing
+    if order.assigned_to_id not in (None, reviewer.pk):
+        raise ReviewError(_("Another reviewer holds this order."))
+    event = _review_change(
+        order, actor=reviewer, kind=ReviewEventKind.CLAIM, to_status=ReviewStatus.IN_REVIEW, to_assignee=reviewer
+    )
+    order.save(update_fields=["review_status", "assigned_to", "review_updated_at"])
+    event.save()
+    return order
+
+
+@transaction.atomic
+def order_claim(*, order_id: int, reviewer) -> Order:
+    """Take an order for review: pending (or needs-information) and held by nobody else."""
+    _require_permission(reviewer, REVIEW_PERMISSION)
+    return _claim(_locked_order(order_id), reviewer)
+
+
+@transaction.atomic
+def order_claim_next(*, reviewer) -> Order | None:
+    """Claim the oldest unassigned pending order; None when the queue is empty.
+
+    Two reviewers clicking at once must get two different orders: on PostgreSQL
+    `SKIP LOCKED` lets the second pass over the row the first is claiming
+    instead of waiting for it (and then finding it taken). SQLite serialises
+    writers, so a plain lock is enough there.
+    """
+    _require_permission(reviewer, REVIEW_PERMISSION)
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    order = (
+        Order.objects.select_for_update(skip_locked=skip_locked)
+        .filter(review_status=ReviewStatus.PENDING, assigned_to__isnull=True)
+        .order_by("received_at", "id")
+        .first()
+    )
+    return _claim(order, reviewer) if order is not None else None
+
+
+@transaction.atomic
+def order_decide(*, order_id: int, reviewer, status: str, reason: str = "") -> Order:
+    """Record the reviewer's decision; rejecting or asking for information needs a reason."""
+    _require_permission(reviewer, REVIEW_PERMISSION)
+    reason = (reason or "").strip()
+    if status not in DECISION_STATUSES:
+        raise ReviewError(_("Choose approved, rejected or needs more information."))
+    if status in REASON_REQUIRED_STATUSES and not reason:
+        raise ReviewError(_("A reason is required to reject an order or ask for more information."))
+    order = _locked_order(order_id)
+    if order.review_status != ReviewStatus.IN_REVIEW or order.assigned_to_id != reviewer.pk:
+        raise ReviewError(_("Claim the order before deciding it."))
+    # Needs-information stays with its reviewer, who takes it up again when the applicant answers.
+    event = _review_change(
+        order, actor=reviewer, kind=ReviewEventKind.DECIDE, to_status=status, to_assignee=reviewer, reason=reason
+    )
+    order.save(update_fields=["review_status", "assigned_to", "review_updated_at"])
+    event.save()
+    return order
+
+
+@transaction.atomic
+def order_add_note(*, order_id: int, author, text: str) -> ReviewEvent:
+    """Add a note to the order's review trail; the status and the reviewer stay as they are."""
+    _require_permission(author, REVIEW_PERMISSION)
+    text = (text or "").strip()
+    if not text:
+        raise ReviewError(_("A note cannot be empty."))
+    order = _locked_order(order_id)
+    event = _review_change(
+        order,
+        actor=author,
+        kind=ReviewEventKind.NOTE,
+        to_status=order.review_status,
+        to_assignee=order.assigned_to,
+        reason=text,
+    )
+    order.save(update_fields=["review_updated_at"])
+    event.save()
+    return event
+
+
+@transaction.atomic
+def order_assign(*, order_ids, assignee, actor, reason: str = "") -> AssignResult:
+    """A supervisor hands orders to a reviewer; decided orders are left alone and counted as skipped."""
+    _require_permission(actor, ASSIGN_PERMISSION)
+    if not (assignee.is_active and assignee.is_staff and assignee.has_perm(REVIEW_PERMISSION)):
+        raise ReviewError(_("Orders can only be assigned to an active reviewer."))
+    # Locking in primary-key order keeps two supervisors' overlapping selections from deadlocking.
+    orders = list(Order.objects.select_for_update().filter(pk__in=list(order_ids)).order_by("pk"))
+    now = timezone.now()
+    changed, events = [], []
+    for order in orders:
+        if order.review_status in FINAL_STATUSES or (
+            order.assigned_to_id == assignee.pk and order.review_status == ReviewStatus.IN_REVIEW
+        ):
+            continue
+        to_status = ReviewStatus.IN_REVIEW if order.review_status == ReviewStatus.PENDING else order.review_status
+        events.append(
+            _review_change(
+                order,
+                actor=actor,
+                kind=ReviewEventKind.ASSIGN,
+                to_status=to_status,
+                to_assignee=assignee,
+                reason=reason,
+                now=now,
+            )
+        )
+        changed.append(order)
+    Order.objects.bulk_update(changed, ["review_status", "assigned_to", "review_updated_at"])
+    ReviewEvent.objects.bulk_create(events)
+    return AssignResult(assigned=len(changed), skipped=len(orders) - len(changed))

@@ -15,7 +15,6 @@ from intake import crypto, services
 from intake.models import PushLog, PushOutcome
 from orders.choices import Door
 from orders.models import AddressBookEntry, Contact, Device, Employer, Order
-from tests.conftest import PUSH_URL
 from tests.factories import InstitutionFactory, PushPayloadFactory, sample
 from tests.intake.test_signing import DOC_ARGS, DOC_KEY, DOC_SIGN, DOC_SIGN_WITH_CALL, DOC_UA
 
@@ -30,10 +29,7 @@ STORED_MODELS = (Order, Device, Contact, Employer, AddressBookEntry)
 def md5_sign(ua: str, key: str, args: str, call: str | None = None) -> str:
     """The contract's formula, written out independently of intake.signing."""
     sign_key = ua + key + ua
-    if call is None:
-        text = sign_key + args + sign_key
-    else:
-        text = sign_key + call + sign_key + args + sign_key
+    text = sign_key + args + sign_key if call is None else sign_key + call + sign_key + args + sign_key
     return hashlib.md5(text.encode("utf-8")).hexdigest()
 
 
@@ -89,7 +85,11 @@ def test_signed_push_is_accepted(client, institution, encoding, url, call):
     assert answer["response"]["orderNo"] == payload["orderInfo"]["orderNo"]
     assert answer["response"]["status"] == "accepted"
     order = Order.objects.get()
-    assert (order.institution, order.door, order.order_no) == (institution, Door.CHANNEL, payload["orderInfo"]["orderNo"])
+    assert (order.institution, order.door, order.order_no) == (
+        institution,
+        Door.CHANNEL,
+        payload["orderInfo"]["orderNo"],
+    )
     log = PushLog.objects.get()
     assert (log.door, log.outcome, log.http_status, log.institution) == (
         Door.CHANNEL,
@@ -127,9 +127,9 @@ def test_uppercase_sign_is_accepted(client, institution, call):
 @pytest.mark.django_db
 def test_signature_covers_args_exactly_as_sent(client, institution):
     # given: args with unusual spacing, key order and a plus sign, signed as they stand
-    args = '{ "userAdditional" : %s ,"orderInfo":{"userPhone":"+8613912345678","orderNo":"A+B","loan_amount":1}}' % (
-        json.dumps(PushPayloadFactory()["userAdditional"], ensure_ascii=False)
-    )
+    user_additional = json.dumps(PushPayloadFactory()["userAdditional"], ensure_ascii=False)
+    args = '{ "userAdditional" : ' + user_additional + ' ,"orderInfo":{"userPhone":"+8613912345678","orderNo":"A+B",'
+    args += '"loan_amount":1}}'
     # when
     response = send(client, envelope(institution, args), encoding="form")
     # then
@@ -319,8 +319,6 @@ def test_worked_example_of_the_docs_is_verified_by_the_server(client):
 
 # --- Refusals -------------------------------------------------------------------------------------
 
-_PAYLOAD = {"size": 3}
-
 
 def _signed(institution, **changes):
     return envelope(institution, PushPayloadFactory(userAdditional__addressBook__size=3), **changes)
@@ -388,13 +386,19 @@ REFUSALS = {
     "unknown ua": (lambda i, s: _json(_signed(i, ua="nosuchlender")), *AUTH_FAILED),
     "ua that is no institution code": (lambda i, s: _json(_signed(i, ua="no such/lender\x00")), *AUTH_FAILED),
     "wrong sign": (lambda i, s: _json(_signed(i, sign="0" * 32)), *AUTH_FAILED),
-    "another institution's key": (lambda i, s: _json(_signed(i, key=InstitutionFactory().channel_key_plain)), *AUTH_FAILED),
+    "another institution's key": (
+        lambda i, s: _json(_signed(i, key=InstitutionFactory().channel_key_plain)),
+        *AUTH_FAILED,
+    ),
     "args changed after signing": (_tampered_args, *AUTH_FAILED),
     "call sent but not signed": (
         lambda i, s: _form(_signed(i) | {"call": CALL}, url=LEGACY_URL),
         *AUTH_FAILED,
     ),
-    "call signed but not sent": (lambda i, s: _json({k: v for k, v in _signed(i, call=CALL).items() if k != "call"}), *AUTH_FAILED),
+    "call signed but not sent": (
+        lambda i, s: _json({k: v for k, v in _signed(i, call=CALL).items() if k != "call"}),
+        *AUTH_FAILED,
+    ),
     "revoked channel key": (_revoked, *AUTH_FAILED),
     "disabled institution": (_disabled, "institution_disabled", None, PushOutcome.UNAUTHORIZED, 403, True, False),
     "missing ua": (_without("ua"), "required", "ua", PushOutcome.REJECTED, 400, False, False),
@@ -429,7 +433,7 @@ REFUSALS = {
         True,
     ),
     "args that is not a valid push": (
-        lambda i, s: _json(envelope(i, {"orderInfo": {}})),
+        lambda i, s: _json(envelope(i, {"orderInfo": PushPayloadFactory()["orderInfo"]})),
         "required",
         "userAdditional",
         PushOutcome.REJECTED,
@@ -585,6 +589,23 @@ def test_disabled_institution_with_a_wrong_sign_is_an_authentication_failure(cli
     answer = send(client, _signed(institution, sign="f" * 32)).json()
     # then
     assert answer["response"]["errors"][0]["code"] == "authentication_failed"
+
+
+@pytest.mark.django_db
+def test_pushes_over_the_rate_limit_are_refused_and_not_stored(client, institution):
+    # given: one push a minute, already used
+    institution.rate_limit_per_minute = 1
+    institution.save()
+    assert send(client, _signed(institution)).json()["status"] == 1
+    # when
+    response = send(client, _signed(institution))
+    # then
+    assert response.status_code == 200
+    assert int(response["Retry-After"]) >= 1
+    answer = response.json()
+    assert (answer["status"], answer["response"]["errors"][0]["code"]) == (0, "throttled")
+    assert Order.objects.count() == 1
+    assert PushLog.objects.count() == 1  # a flood does not grow the log
 
 
 # --- timeStamp ---------------------------------------------------------------------------------

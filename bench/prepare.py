@@ -1,0 +1,46 @@
+"""`python -m bench.prepare`: inside Django, issue the benchmark's credentials and print them as JSON.
+
+Run by the runner against each benchmark database: an institution (through the
+service, with a rate limit high enough not to throttle the benchmark) and a
+superuser with a logged-in session for the admin and the export.
+"""
+
+import json
+import os
+import time
+
+import django
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from intake.services import institution_create
+
+    institution, credentials = institution_create(
+        code=f"bench-{int(time.time())}-{os.getpid()}", name="Benchmark", rate_limit_per_minute=10**9
+    )
+    user_model = get_user_model()
+    user = user_model.objects.filter(username="bench-admin").first()
+    if user is None:
+        user = user_model.objects.create_superuser("bench-admin", "bench@example.com", None)
+    client = Client()
+    client.force_login(user)
+    cookie = settings.SESSION_COOKIE_NAME
+    print(
+        json.dumps(
+            {
+                "institution_id": institution.pk,
+                "api_token": credentials.api_token,
+                "session_cookie": f"{cookie}={client.cookies[cookie].value}",
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

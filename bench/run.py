@@ -1,0 +1,573 @@
+"""The benchmark runner: PostgreSQL, a real gunicorn, the floor beside the platform, a table and JSON.
+
+Two databases: `<name>_empty` (fresh every run) for ingest at an empty table,
+and `<name>` with `--orders` generated orders for everything "at scale". Every
+figure that has a target is a ratio of two things measured side by side in the
+same run, because the machines are shared and noisy.
+"""
+
+import argparse
+import http.client
+import itertools
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from bench.payloads import push_body
+from bench.wsgi import FLOOR_PREFIX
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench"
+PUSH_PATH = "/api/v1/user-additional/"
+FLOOR_PATH = FLOOR_PREFIX + "push"
+EXPORT_PATH = "/api/v1/orders/?format=csv"
+WORKERS = 2
+CLIENTS = 8
+BIG_BOOK = 3_000
+PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
+
+# The 35 columns of orders.exports.ORDER_COLUMNS, read straight from the tables
+# in the export's order: what "the same rows by COPY" means for section 4.
+EXPORT_COPY_SQL = """
+COPY (
+    SELECT o.id, o.order_no, i.code, o.received_at, o.door, o.loan_amount_fen,
+           (o.loan_amount_fen / 100.0)::numeric(14, 2), o.user_phone, o.review_status, o.review_updated_at,
+           o.address_book_count, d.device_id, d.device_name, d.os_type, d.os_kind, d.os_version, d.last_login_at,
+           d.ip, d.gps_longitude, d.gps_latitude, d.gps_address, d.wifi, d.battery_percent, d.carrier,
+           d.app_market, d.is_root, d.is_simulator, d.imei, d.android_id, d.idfa, e.company_name, e.province,
+           e.city, e.district, e.tel_no
+    FROM orders_order o
+    JOIN intake_institution i ON i.id = o.institution_id
+    LEFT JOIN orders_device d ON d.order_id = o.id
+    LEFT JOIN orders_employer e ON e.order_id = o.id
+    ORDER BY o.received_at DESC, o.id DESC
+) TO STDOUT WITH (FORMAT csv, HEADER)
+"""
+
+
+# --- Databases -------------------------------------------------------------------------
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+def recreate_database(url: str) -> None:
+    """Drop and create a benchmark database; refuses any name without "bench" in it."""
+    name = database_name(url)
+    if "bench" not in name:
+        raise SystemExit(f"Refusing to recreate database {name!r}: benchmark databases have 'bench' in their name.")
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def manage(url: str, *args: str, quiet: bool = True) -> str:
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args],
+        cwd=ROOT,
+        env=server_env(url),
+        check=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL if quiet else None,
+        text=True,
+    )
+    return result.stdout
+
+
+def prepare(url: str) -> dict:
+    """Schema, static files, an institution and an admin session for this database."""
+    manage(url, "migrate", "--noinput")
+    manage(url, "createcachetable")
+    output = subprocess.run(
+        [PYTHON, "-m", "bench.prepare"], cwd=ROOT, env=server_env(url), check=True, capture_output=True, text=True
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def sql(url: str, query: str, params=()) -> list[tuple]:
+    with psycopg.connect(url, autocommit=True) as connection:
+        cursor = connection.execute(query, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+# --- The server -------------------------------------------------------------------------
+
+
+def server_env(url: str, institution_id: int | None = None) -> dict:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=url,
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=env.get("DJANGO_SECRET_KEY") or "benchmark-only-secret-" + "x" * 40,
+        DJANGO_LOG_LEVEL="WARNING",
+        # As in production behind a TLS-terminating proxy (requests carry X-Forwarded-Proto).
+        DJANGO_SECURE_PROXY_SSL_HEADER="true",
+        PYTHONPATH=str(ROOT),
+    )
+    if institution_id is not None:
+        env["BENCH_FLOOR_INSTITUTION_ID"] = str(institution_id)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    port: int
+    process: subprocess.Popen
+
+    def worker_pids(self) -> list[int]:
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == self.process.pid:
+                    pids.append(int(entry.name))
+        return pids
+
+
+@contextmanager
+def gunicorn(url: str, institution_id: int):
+    """A real gunicorn (sync workers) on 127.0.0.1 serving the project and the floor; stopped on exit."""
+    port = free_port()
+    server_log = ROOT / "var" / "bench" / "gunicorn.log"
+    server_log.parent.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [
+            GUNICORN,
+            "bench.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(WORKERS),
+            # A million-row export streams for longer than gunicorn's default 30 s.
+            "--timeout",
+            "900",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=server_env(url, institution_id),
+        # The server's own log (errors included) goes to a file, not into the table.
+        stdout=server_log.open("a"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if request(http.client.HTTPConnection("127.0.0.1", port), "GET", "/healthz").status == 200:
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("gunicorn did not come up")
+            time.sleep(0.2)
+        server = Server(port, process)
+        while len(server.worker_pids()) < WORKERS:
+            time.sleep(0.1)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+# --- HTTP ----------------------------------------------------------------------------
+
+
+@dataclass
+class Response:
+    status: int
+    seconds: float
+    body: bytes = b""
+
+
+def request(connection, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> Response:
+    started = time.perf_counter()
+    connection.request(method, path, body=body, headers={**PROXY_HEADERS, **(headers or {})})
+    response = connection.getresponse()
+    data = response.read()
+    return Response(response.status, time.perf_counter() - started, data)
+
+
+def push_headers(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+@dataclass
+class Latency:
+    samples: list[float] = field(default_factory=list)
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.samples) * 1000
+
+    @property
+    def p95_ms(self) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000
+
+    def as_dict(self) -> dict:
+        return {"median_ms": round(self.median_ms, 2), "p95_ms": round(self.p95_ms, 2), "n": len(self.samples)}
+
+
+_order_numbers = itertools.count()
+
+
+def order_no(prefix: str) -> str:
+    return f"{prefix}-{os.getpid()}-{time.time_ns() // 1000}-{next(_order_numbers)}"
+
+
+def measure_ingest(server: Server, token: str, *, rounds: int, book_size: int = 1_000, warmup: int = 10) -> dict:
+    """Platform and floor pushes alternated one for one, so both see the same machine."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port)
+    platform, floor = Latency(), Latency()
+    for round_number in range(warmup + rounds):
+        pair = [
+            ("platform", PUSH_PATH, push_headers(token), platform),
+            ("floor", FLOOR_PATH, {"Content-Type": "application/json"}, floor),
+        ]
+        if round_number % 2:
+            pair.reverse()
+        for kind, path, headers, latency in pair:
+            body = push_body(order_no(kind[:2].upper()), book_size=book_size, n=round_number)
+            response = request(connection, "POST", path, body, headers)
+            if response.status != 201:
+                raise SystemExit(f"{kind} push answered {response.status}: {response.body[:500]!r}")
+            if round_number >= warmup:
+                latency.samples.append(response.seconds)
+    return {
+        "book_size": book_size,
+        "platform": platform.as_dict(),
+        "floor": floor.as_dict(),
+        "ratio": round(platform.median_ms / floor.median_ms, 2),
+    }
+
+
+def measure_throughput(server: Server, token: str, *, book_size: int, pushes: int, path: str) -> dict:
+    """Pushes per second from CLIENTS threads, each on its own keep-alive connection."""
+    headers = push_headers(token) if path == PUSH_PATH else {"Content-Type": "application/json"}
+    bodies = [push_body(order_no("TP"), book_size=book_size, n=n) for n in range(pushes)]
+    queue = iter(bodies)
+    lock = threading.Lock()
+    failures = []
+
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port)
+        while True:
+            with lock:
+                body = next(queue, None)
+            if body is None:
+                return
+            response = request(connection, "POST", path, body, headers)
+            if response.status != 201:
+                failures.append(response.status)
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return {
+        "book_size": book_size,
+        "pushes": pushes,
+        "failures": len(failures),
+        "pushes_per_second": round(pushes / elapsed, 1),
+    }
+
+
+def measure_page(server: Server, cookie: str, path: str, *, repeat: int = 7) -> dict:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port)
+    headers = {"Cookie": cookie}
+    first = request(connection, "GET", path, headers=headers)  # warm-up: caches, connections
+    samples = Latency([request(connection, "GET", path, headers=headers).seconds for _ in range(repeat)])
+    return {"path": path, "status": first.status, **samples.as_dict()}
+
+
+def rss_kib(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def measure_export(server: Server, cookie: str, url: str) -> dict:
+    """The CSV export streamed to the end, with its worker's peak memory; then COPY of the same rows."""
+    pids = server.worker_pids()
+    baseline = {pid: rss_kib(pid, "VmRSS") for pid in pids}
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=900)
+    started = time.perf_counter()
+    connection.request("GET", EXPORT_PATH, headers={**PROXY_HEADERS, "Cookie": cookie})
+    response = connection.getresponse()
+    if response.status != 200:
+        body = response.read()[:300]
+        return {"skipped": f"GET {EXPORT_PATH} answered {response.status} (export not available yet?): {body!r}"}
+    peak_sampled = dict(baseline)
+    size = lines = 0
+    while chunk := response.read(1 << 16):
+        size += len(chunk)
+        lines += chunk.count(b"\n")
+        for pid in pids:
+            peak_sampled[pid] = max(peak_sampled[pid], rss_kib(pid, "VmRSS"))
+    export_seconds = time.perf_counter() - started
+    hwm = {pid: rss_kib(pid, "VmHWM") for pid in pids}
+    serving = max(pids, key=lambda pid: peak_sampled[pid] - baseline[pid])
+    rows = max(lines - 1, 0)
+
+    started = time.perf_counter()
+    copy_size = copy_lines = 0
+    with psycopg.connect(url) as database, database.cursor() as cursor, cursor.copy(EXPORT_COPY_SQL) as copy:
+        for block in copy:
+            copy_size += len(block)
+            copy_lines += bytes(block).count(b"\n")
+    copy_seconds = time.perf_counter() - started
+    return {
+        "rows": rows,
+        "bytes": size,
+        "seconds": round(export_seconds, 2),
+        "rows_per_second": round(rows / export_seconds),
+        "peak_rss_mb": round(hwm[serving] / 1024, 1),
+        "rss_before_mb": round(baseline[serving] / 1024, 1),
+        "copy_rows": max(copy_lines - 1, 0),
+        "copy_seconds": round(copy_seconds, 2),
+        "copy_rows_per_second": round(max(copy_lines - 1, 0) / copy_seconds),
+        "ratio": round(export_seconds / copy_seconds, 2),
+    }
+
+
+# --- The run ------------------------------------------------------------------------------
+
+
+def generate(url: str, orders: int) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [PYTHON, "manage.py", "generate_orders", "--count", str(orders), "--seed", "1"],
+        cwd=ROOT,
+        env=server_env(url),
+        check=True,
+    )
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE")
+    return time.perf_counter() - started
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--orders", type=int, default=1_000_000, help="Orders in the scale database (default 1M).")
+    parser.add_argument("--skip-generate", action="store_true", help="Reuse the scale database as it is.")
+    parser.add_argument("--rounds", type=int, default=60, help="Ingest pushes per side (default 60).")
+    parser.add_argument("--throughput-pushes", type=int, default=240, help="Pushes per throughput figure.")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    # Stopped with SIGTERM, still stop gunicorn (the context managers' exits run).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    if urlsplit(url).scheme not in ("postgres", "postgresql"):
+        raise SystemExit(f"The benchmark runs on PostgreSQL; DATABASE_URL is {url!r}.")
+    empty_url = with_database(url, database_name(url) + "_empty")
+    load_before = os.getloadavg()
+    results: dict = {
+        "started_at": datetime.now(tz=UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "gunicorn_workers": WORKERS, "clients": CLIENTS},
+        "orders": args.orders,
+    }
+    manage(url, "collectstatic", "--noinput")
+
+    log("1/5 ingest and throughput on an empty database")
+    recreate_database(empty_url)
+    credentials = prepare(empty_url)
+    with gunicorn(empty_url, credentials["institution_id"]) as server:
+        results["ingest_empty"] = measure_ingest(server, credentials["api_token"], rounds=args.rounds)
+        results["throughput"] = [
+            measure_throughput(server, credentials["api_token"], book_size=size, pushes=pushes, path=path)
+            | {"door": door}
+            for size, pushes in ((100, args.throughput_pushes), (1_000, max(40, args.throughput_pushes // 3)))
+            for door, path in (("platform", PUSH_PATH), ("floor", FLOOR_PATH))
+        ]
+
+    if args.skip_generate:
+        log(f"2/5 reusing {database_name(url)}")
+    else:
+        log(f"2/5 generating {args.orders:,} orders into {database_name(url)}")
+        recreate_database(url)
+        manage(url, "migrate", "--noinput")
+        results["generate_seconds"] = round(generate(url, args.orders), 1)
+    credentials = prepare(url)
+    results["orders_in_database"], results["entries_in_database"] = sql(
+        url, "SELECT (SELECT count(*) FROM orders_order), (SELECT count(*) FROM orders_addressbookentry)"
+    )[0]
+
+    log("3/5 ingest at scale, reviewers' pages")
+    with gunicorn(url, credentials["institution_id"]) as server:
+        big = order_no("BIG")
+        connection = http.client.HTTPConnection("127.0.0.1", server.port)
+        response = request(
+            connection, "POST", PUSH_PATH, push_body(big, book_size=BIG_BOOK), push_headers(credentials["api_token"])
+        )
+        if response.status != 201:
+            raise SystemExit(f"3,000-entry push answered {response.status}: {response.body[:300]!r}")
+        results["ingest_scale"] = measure_ingest(server, credentials["api_token"], rounds=args.rounds)
+        big_id = sql(url, "SELECT id FROM orders_order WHERE order_no = %s", [big])[0][0]
+        phone = sql(
+            url,
+            "SELECT user_phone FROM orders_order ORDER BY id LIMIT 1 OFFSET %s",
+            [results["orders_in_database"] // 2],
+        )[0][0]
+        cookie = credentials["session_cookie"]
+        results["reviewers"] = {
+            "changelist": measure_page(server, cookie, "/admin/orders/order/"),
+            "changelist_filtered": measure_page(server, cookie, "/admin/orders/order/?review_status__exact=approved"),
+            "phone_search": measure_page(server, cookie, f"/admin/orders/order/?q={phone}"),
+            "order_page_3000_entries": measure_page(server, cookie, f"/admin/orders/order/{big_id}/change/"),
+        }
+
+    log("4/5 CSV export against COPY (fresh workers, so peak memory is the export's)")
+    with gunicorn(url, credentials["institution_id"]) as server:
+        results["export"] = measure_export(server, credentials["session_cookie"], url)
+
+    log("5/5 done")
+    results["growth_ratio"] = round(
+        results["ingest_scale"]["platform"]["median_ms"] / results["ingest_empty"]["platform"]["median_ms"], 2
+    )
+    results["machine"]["load_average_before_after"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
+    results["finished_at"] = datetime.now(tz=UTC).isoformat(timespec="seconds")
+    print(table(results))
+    write_json(results)
+    return 0
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def verdict(value: float, target: float) -> str:
+    return "ok" if value <= target else "MISSED"
+
+
+def table(results: dict) -> str:
+    ingest, scale = results["ingest_empty"], results["ingest_scale"]
+    rows = [
+        (
+            "1 ingest, 1,000 entries (empty)",
+            f"{ingest['platform']['median_ms']:.1f} ms (p95 {ingest['platform']['p95_ms']:.1f})",
+            "",
+            "",
+        ),
+        ("  floor, same run", f"{ingest['floor']['median_ms']:.1f} ms (p95 {ingest['floor']['p95_ms']:.1f})", "", ""),
+        ("  ratio to floor", f"{ingest['ratio']:.2f}x", "<= 1.5x", verdict(ingest["ratio"], 1.5)),
+        (
+            "  at scale: platform / floor",
+            f"{scale['platform']['median_ms']:.1f} / {scale['floor']['median_ms']:.1f} ms = {scale['ratio']:.2f}x",
+            "<= 1.5x",
+            verdict(scale["ratio"], 1.5),
+        ),
+    ]
+    for item in results["throughput"]:
+        rows.append(
+            (
+                f"2 throughput {item['door']}, {item['book_size']:,} entries",
+                f"{item['pushes_per_second']:.1f} pushes/s",
+                "",
+                f"{item['failures']} failed" if item["failures"] else "",
+            )
+        )
+    for name, page in results["reviewers"].items():
+        ok = page["status"] == 200
+        rows.append(
+            (
+                f"3 {name}",
+                f"{page['median_ms']:.0f} ms (p95 {page['p95_ms']:.0f})" + ("" if ok else f" HTTP {page['status']}"),
+                "< 300 ms",
+                verdict(page["median_ms"], 300) if ok else "n/a",
+            )
+        )
+    export = results["export"]
+    if "skipped" in export:
+        rows.append(("4 CSV export", "skipped", "", export["skipped"][:60]))
+    else:
+        rows += [
+            (
+                "4 CSV export",
+                f"{export['rows']:,} rows, {export['seconds']} s, {export['rows_per_second']:,} rows/s",
+                "",
+                "",
+            ),
+            (
+                "  COPY same rows",
+                f"{export['copy_rows']:,} rows, {export['copy_seconds']} s, {export['copy_rows_per_second']:,} rows/s",
+                "",
+                "",
+            ),
+            ("  ratio to COPY", f"{export['ratio']:.2f}x", "<= 3x", verdict(export["ratio"], 3)),
+            (
+                "  peak RSS of serving worker",
+                f"{export['peak_rss_mb']} MB (before {export['rss_before_mb']} MB)",
+                "< 200 MB",
+                verdict(export["peak_rss_mb"], 199.9),
+            ),
+        ]
+    rows.append(
+        (
+            "5 growth: ingest at scale / empty",
+            f"{results['growth_ratio']:.2f}x",
+            "<= 1.3x",
+            verdict(results["growth_ratio"], 1.3),
+        )
+    )
+    widths = [max(len(str(row[column])) for row in rows) for column in range(4)]
+    header = (
+        f"Benchmark: {results['orders_in_database']:,} orders, {results['entries_in_database']:,} address-book "
+        f"entries, {results['machine']['cpus']} CPUs (shared), gunicorn {WORKERS} sync workers, {CLIENTS} clients"
+    )
+    lines = [header, "-" * len(header)]
+    lines += [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    return "\n".join(lines)
+
+
+def write_json(results: dict) -> Path:
+    directory = ROOT / "var" / "bench"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{datetime.now(tz=UTC):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    shutil.copyfile(path, directory / "latest.json")
+    log(f"wrote {path.relative_to(ROOT)} and var/bench/latest.json")
+    return path

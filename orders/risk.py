@@ -1,0 +1,783 @@
+"""Risk signals: what links an order to other applicants' orders, computed at push time and by backfill.
+
+Each signal is one function `(facts, lookups, config) -> Detection | None`,
+registered once in `SIGNALS` at the bottom of this module. `facts` is what the
+order itself says (taken from the validated push, so the push pays no query
+for it); `lookups` runs the cross-order queries lazily, one indexed query per
+family, shared by every signal that needs it, so the number of queries per
+order does not depend on the size of its address book or of the tables.
+
+Relations between orders are symmetric: when a new order links to an earlier
+one, the earlier order gains the same signal (or a link on it), so the reviewer
+of either sees it. Thresholds and severities come from `settings.RISK_SIGNALS`.
+
+Read side (admin, API, CSV): `risk_flags_annotation()` gives each order's codes
+joined by `;`, `filter_by_flag(queryset, code)` keeps the orders with a signal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
+from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from orders.choices import ContactPriority, RiskSeverity
+from orders.models import AddressBookEntry, Contact, Device, Order, RiskSignal
+from orders.pii import mask_phone
+
+if TYPE_CHECKING:
+    from intake.serializers import ValidatedPush
+
+# Device identifiers compared across orders, with the names the protocol uses for them.
+DEVICE_IDENTIFIERS = {
+    "device_id": "deviceId",
+    "imei": "imei",
+    "android_id": "androidId",
+    "idfa": "idfa",
+    "idfv": "idfv",
+}
+
+DEFAULTS = {
+    "SEVERITY": {
+        "shared_device": RiskSeverity.HIGH,
+        "phone_in_other_contacts": RiskSeverity.MEDIUM,
+        "shared_emergency_contact": RiskSeverity.MEDIUM,
+        "contact_is_applicant": RiskSeverity.HIGH,
+        "duplicate_contacts": RiskSeverity.MEDIUM,
+        "contact_not_in_address_book": RiskSeverity.LOW,
+        "rooted_device": RiskSeverity.MEDIUM,
+        "simulator": RiskSeverity.HIGH,
+        "thin_address_book": RiskSeverity.LOW,
+    },
+    "DISABLED": (),
+    "THIN_ADDRESS_BOOK_MIN_ENTRIES": 10,
+    "THIN_ADDRESS_BOOK_MIN_MOBILE_SHARE": 0.5,
+    "LINKED_ORDERS_LIMIT": 100,
+    # Placeholders that many devices report (iOS with ad tracking limited, a known
+    # Android bug): matching on them would link strangers. All-zero values are ignored too.
+    "IGNORED_DEVICE_IDENTIFIERS": ("unknown", "null", "none", "undefined", "9774d56d682e549c"),
+}
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    """`settings.RISK_SIGNALS` over the defaults, checked once per computation."""
+
+    severity: dict[str, str]
+    disabled: frozenset[str]
+    thin_min_entries: int
+    thin_min_mobile_share: float
+    linked_limit: int
+    ignored_identifiers: frozenset[str]
+
+    @classmethod
+    def from_settings(cls) -> RiskConfig:
+        configured = getattr(settings, "RISK_SIGNALS", {})
+        unknown_keys = set(configured) - set(DEFAULTS)
+        if unknown_keys:
+            raise ImproperlyConfigured(f"RISK_SIGNALS has unknown keys: {sorted(unknown_keys)}")
+        merged = {**DEFAULTS, **configured}
+        severity = {**DEFAULTS["SEVERITY"], **configured.get("SEVERITY", {})}
+        for code, level in severity.items():
+            if code not in SIGNALS:
+                raise ImproperlyConfigured(f"RISK_SIGNALS['SEVERITY'] names an unknown signal: {code!r}")
+            if level not in RiskSeverity.values:
+                raise ImproperlyConfigured(f"RISK_SIGNALS['SEVERITY'][{code!r}] must be one of {RiskSeverity.values}")
+        disabled = frozenset(merged["DISABLED"])
+        if disabled - set(SIGNALS):
+            raise ImproperlyConfigured(
+                f"RISK_SIGNALS['DISABLED'] names unknown signals: {sorted(disabled - set(SIGNALS))}"
+            )
+        if merged["LINKED_ORDERS_LIMIT"] < 1:
+            raise ImproperlyConfigured("RISK_SIGNALS['LINKED_ORDERS_LIMIT'] must be at least 1")
+        return cls(
+            severity=severity,
+            disabled=disabled,
+            thin_min_entries=int(merged["THIN_ADDRESS_BOOK_MIN_ENTRIES"]),
+            thin_min_mobile_share=float(merged["THIN_ADDRESS_BOOK_MIN_MOBILE_SHARE"]),
+            linked_limit=int(merged["LINKED_ORDERS_LIMIT"]),
+            ignored_identifiers=frozenset(value.lower() for value in merged["IGNORED_DEVICE_IDENTIFIERS"]),
+        )
+
+    def identifier_is_meaningful(self, value: str) -> bool:
+        value = value.strip()
+        return bool(value.strip("0-:")) and value.lower() not in self.ignored_identifiers
+
+
+# --- What the order itself says ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """One order's own data that the signals read; built without queries from a push."""
+
+    order_id: int
+    user_phone: str
+    device_identifiers: dict[str, str]
+    is_root: bool | None
+    is_simulator: bool | None
+    # (priority, mobile) in priority order.
+    contacts: tuple[tuple[int, str], ...]
+    book_size: int
+    book_mobile_count: int
+    # The contact mobiles that the applicant's own address book holds.
+    contacts_in_book: frozenset[str]
+
+    @property
+    def contact_mobiles(self) -> list[str]:
+        return [mobile for _, mobile in self.contacts]
+
+    @classmethod
+    def from_push(cls, *, order: Order, push: ValidatedPush, config: RiskConfig) -> OrderFacts:
+        contacts = tuple((contact["priority"], contact["mobile"]) for contact in push.contacts)
+        mobiles = {mobile for _, mobile in contacts}
+        in_book, mobile_count = set(), 0
+        for entry in push.address_book:
+            mobile_count += entry.is_mobile
+            if entry.phone_digits in mobiles:
+                in_book.add(entry.phone_digits)
+        return cls(
+            order_id=order.pk,
+            user_phone=order.user_phone,
+            device_identifiers=_identifiers(push.device, config),
+            is_root=push.device.get("is_root"),
+            is_simulator=push.device.get("is_simulator"),
+            contacts=contacts,
+            book_size=len(push.address_book),
+            book_mobile_count=mobile_count,
+            contacts_in_book=frozenset(in_book),
+        )
+
+
+def _identifiers(device: dict | Device | None, config: RiskConfig) -> dict[str, str]:
+    if device is None:
+        return {}
+    get = device.get if isinstance(device, dict) else lambda name: getattr(device, name)
+    values = {name: (get(name) or "") for name in DEVICE_IDENTIFIERS}
+    return {name: value for name, value in values.items() if config.identifier_is_meaningful(value)}
+
+
+def _facts_from_database(orders: Sequence[Order], config: RiskConfig) -> list[OrderFacts]:
+    """Facts of stored orders (fetched with `device` and `contacts`), in two queries per batch."""
+    order_ids = [order.pk for order in orders]
+    book_stats = {
+        row["order_id"]: row
+        for row in AddressBookEntry.objects.filter(order_id__in=order_ids)
+        .values("order_id")
+        .annotate(size=Count("id"), mobiles=Count("id", filter=Q(is_mobile=True)))
+        .order_by()
+    }
+    mobiles = {contact.mobile for order in orders for contact in order.contacts.all()}
+    in_book = defaultdict(set)
+    if mobiles:
+        for order_id, digits in AddressBookEntry.objects.filter(
+            order_id__in=order_ids, phone_digits__in=mobiles
+        ).values_list("order_id", "phone_digits"):
+            in_book[order_id].add(digits)
+    facts = []
+    for order in orders:
+        device = getattr(order, "device", None)
+        stats = book_stats.get(order.pk, {"size": 0, "mobiles": 0})
+        facts.append(
+            OrderFacts(
+                order_id=order.pk,
+                user_phone=order.user_phone,
+                device_identifiers=_identifiers(device, config),
+                is_root=device.is_root if device else None,
+                is_simulator=device.is_simulator if device else None,
+                contacts=tuple(
+                    (contact.priority, contact.mobile) for contact in sorted(order.contacts.all(), key=_by_priority)
+                ),
+                book_size=stats["size"],
+                book_mobile_count=stats["mobiles"],
+                contacts_in_book=frozenset(in_book[order.pk]),
+            )
+        )
+    return facts
+
+
+def _by_priority(contact: Contact) -> int:
+    return contact.priority
+
+
+# --- What other orders say: one indexed query per family, run only when a signal asks ----------
+
+
+@dataclass(frozen=True)
+class PhoneLink:
+    """Another applicant's order related to this one through a phone number."""
+
+    order_id: int
+    phone: str  # the number that relates them
+    other_applicant: str
+
+
+class Lookups:
+    """Cross-order look-ups for one order, run together as one UNION ALL statement on first use.
+
+    One round trip instead of one per family: at push time the database answers
+    in well under a millisecond, and the round trips are what cost. Every part
+    goes through an index on a normalized number or identifier (the partial
+    indexes on device identifiers, contact mobile, address-book digits, applicant
+    phone), excludes the order itself and every order of the same applicant
+    phone (one person applying twice links to nobody), and is capped at
+    `LINKED_ORDERS_LIMIT` rows (by the database where it can limit the parts of a
+    UNION, in Python as well so that every database gives the same answer).
+    """
+
+    def __init__(self, facts: OrderFacts, config: RiskConfig) -> None:
+        self.facts = facts
+        self.limit = config.linked_limit
+
+    def _others(self, queryset: QuerySet, order_path: str) -> QuerySet:
+        prefix = f"{order_path}__" if order_path else ""
+        return queryset.exclude(**{f"{prefix}pk": self.facts.order_id}).exclude(
+            **{f"{prefix}user_phone": self.facts.user_phone}
+        )
+
+    def _part(self, queryset: QuerySet, kind: str, *, order: str, phone, other_phone: str, limit: int) -> QuerySet:
+        """Rows (kind, order id, the number that relates them, the other applicant's phone)."""
+        part = (
+            queryset.annotate(
+                link_kind=Value(kind, output_field=CharField()),
+                link_order=F(order),
+                link_phone=phone,
+                link_applicant=F(other_phone),
+            )
+            .order_by()
+            .values_list("link_kind", "link_order", "link_phone", "link_applicant")
+        )
+        if connection.features.supports_slicing_ordering_in_compound:
+            part = part.order_by("-link_order")[:limit]
+        return part
+
+    @cached_property
+    def _rows(self) -> dict[str, list[tuple[int, str, str]]]:
+        facts, limit = self.facts, self.limit
+        parts = [
+            # The explicit `<> ''` lets the database use the partial index on the identifier.
+            self._part(
+                self._others(Device.objects.filter(**{name: value}).exclude(**{name: ""}), "order"),
+                name,
+                order="order_id",
+                phone=Value(""),
+                other_phone="order__user_phone",
+                limit=limit,
+            )
+            for name, value in facts.device_identifiers.items()
+        ]
+        phones = {facts.user_phone, *facts.contact_mobiles}
+        parts.append(
+            self._part(
+                self._others(Contact.objects.filter(mobile__in=phones), "order"),
+                "contact",
+                order="order_id",
+                phone=F("mobile"),
+                other_phone="order__user_phone",
+                limit=limit * len(phones),
+            )
+        )
+        parts.append(
+            self._part(
+                self._others(AddressBookEntry.objects.filter(phone_digits=facts.user_phone), "order").distinct(),
+                "book",
+                order="order_id",
+                phone=F("phone_digits"),
+                other_phone="order__user_phone",
+                limit=limit,
+            )
+        )
+        if facts.contacts:
+            parts.append(
+                self._part(
+                    self._others(Order.objects.filter(user_phone__in=facts.contact_mobiles), ""),
+                    "applicant",
+                    order="pk",
+                    phone=F("user_phone"),
+                    other_phone="user_phone",
+                    limit=limit,
+                )
+            )
+        own_book = AddressBookEntry.objects.filter(order_id=facts.order_id, is_mobile=True).values("phone_digits")
+        parts.append(
+            self._part(
+                self._others(Order.objects.filter(user_phone__in=Subquery(own_book)), ""),
+                "applicant",
+                order="pk",
+                phone=F("user_phone"),
+                other_phone="user_phone",
+                limit=limit,
+            )
+        )
+        rows = defaultdict(list)
+        first, *rest = parts
+        for kind, order_id, phone, other_applicant in first.union(*rest, all=True):
+            rows[kind].append((order_id, phone, other_applicant))
+        for found in rows.values():
+            found.sort(key=lambda row: (-row[0], row[1]))
+        return rows
+
+    def _distinct_orders(self, kind: str) -> list[tuple[int, str, str]]:
+        seen, rows = set(), []
+        for row in self._rows.get(kind, []):
+            if row[0] not in seen:
+                seen.add(row[0])
+                rows.append(row)
+        return rows[: self.limit]
+
+    @property
+    def device_matches(self) -> list[tuple[int, str, list[str]]]:
+        """(order, applicant phone, matched identifier names) of other applicants on this device."""
+        matches: dict[int, tuple[str, list[str]]] = {}
+        for name in self.facts.device_identifiers:
+            for order_id, _, phone in self._rows.get(name, []):
+                matches.setdefault(order_id, (phone, []))[1].append(name)
+        return [(order_id, *matches[order_id]) for order_id in sorted(matches, reverse=True)[: self.limit]]
+
+    @property
+    def contact_links(self) -> list[PhoneLink]:
+        """Other orders whose emergency contacts hold the applicant's phone or one of its contacts' phones."""
+        phones = {self.facts.user_phone, *self.facts.contact_mobiles}
+        return [PhoneLink(*row) for row in self._rows.get("contact", [])[: self.limit * len(phones)]]
+
+    @property
+    def book_links(self) -> list[PhoneLink]:
+        """Other orders whose address book holds the applicant's phone (one indexed equality)."""
+        return [PhoneLink(*row) for row in self._distinct_orders("book")]
+
+    @property
+    def applicant_links(self) -> list[PhoneLink]:
+        """Other applicants whose phone is among this order's emergency contacts or address book."""
+        return [PhoneLink(*row) for row in self._distinct_orders("applicant")]
+
+
+# --- The signals ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What a signal function found: the reason in both languages and the orders it links."""
+
+    reason_zh: str
+    reason_en: str
+    linked: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Signal:
+    code: str
+    label_zh: str
+    label_en: str
+    detect: Callable[[OrderFacts, Lookups, RiskConfig], Detection | None]
+    relational: bool = False  # links other orders, and so is written on them too
+
+    @property
+    def label(self) -> str:
+        return self.label_zh if (get_language() or "").startswith("zh") else self.label_en
+
+
+_CONTACT_ZH = {ContactPriority.PRIMARY: "第一联系人", ContactPriority.SPARE: "第二联系人"}
+_CONTACT_EN = {ContactPriority.PRIMARY: "first contact", ContactPriority.SPARE: "second contact"}
+
+
+def _sentence(parts: list[str]) -> str:
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:]
+
+
+def _linked(*groups: Iterable[int]) -> tuple[int, ...]:
+    return tuple(sorted({order_id for group in groups for order_id in group}))
+
+
+def shared_device(facts: OrderFacts, lookups: Lookups, config: RiskConfig) -> Detection | None:
+    matches = lookups.device_matches
+    if not matches:
+        return None
+    phones = {phone for _, phone, _ in matches}
+    names = ", ".join(
+        DEVICE_IDENTIFIERS[name] for name in facts.device_identifiers if any(name in m for *_, m in matches)
+    )
+    return Detection(
+        f"设备标识（{names}）与其他 {len(phones)} 个手机号申请人的订单相同",
+        f"Device identifier ({names}) also used by orders of {len(phones)} other applicant phone(s)",
+        _linked(order_id for order_id, _, _ in matches),
+    )
+
+
+def phone_in_other_contacts(facts: OrderFacts, lookups: Lookups, config: RiskConfig) -> Detection | None:
+    as_contact = [link for link in lookups.contact_links if link.phone == facts.user_phone]
+    in_books = lookups.book_links
+    applicants = lookups.applicant_links
+    if not (as_contact or in_books or applicants):
+        return None
+    zh, en = [], []
+    if as_contact:
+        zh.append(f"申请人手机号是 {len(as_contact)} 个其他申请人订单的紧急联系人")
+        en.append(f"the applicant's phone is an emergency contact on {len(as_contact)} other applicant order(s)")
+    if in_books:
+        zh.append(f"出现在 {len(in_books)} 个其他申请人订单的通讯录中")
+        en.append(f"it is in the address book of {len(in_books)} other applicant order(s)")
+    if applicants:
+        zh.append(f"本单紧急联系人或通讯录中有 {len({a.phone for a in applicants})} 个号码是其他订单的申请人")
+        en.append(f"{len({a.phone for a in applicants})} number(s) among this order's contacts or address book applied")
+    return Detection(
+        "；".join(zh),
+        _sentence(en),
+        _linked(
+            (link.order_id for link in as_contact),
+            (link.order_id for link in in_books),
+            (a.order_id for a in applicants),
+        ),
+    )
+
+
+def shared_emergency_contact(facts: OrderFacts, lookups: Lookups, config: RiskConfig) -> Detection | None:
+    shared = defaultdict(list)
+    for link in lookups.contact_links:
+        if link.phone != facts.user_phone:
+            shared[link.phone].append(link)
+    if not shared:
+        return None
+    zh, en = [], []
+    for phone, links in sorted(shared.items()):
+        applicants = len({link.other_applicant for link in links})
+        zh.append(f"紧急联系人 {mask_phone(phone)} 也是其他 {applicants} 个申请人的紧急联系人")
+        en.append(
+            f"emergency contact {mask_phone(phone)} is also the emergency contact of {applicants} other applicant(s)"
+        )
+    return Detection(
+        "；".join(zh), _sentence(en), _linked(link.order_id for links in shared.values() for link in links)
+    )
+
+
+def contact_is_applicant(facts: OrderFacts, lookups: Lookups, config: RiskConfig) -> Detection | None:
+    own = [priority for priority, mobile in facts.contacts if mobile == facts.user_phone]
+    if not own:
+        return None
+    return Detection(
+        f"{'、'.join(_CONTACT_ZH[p] for p in own)}的号码就是申请人本人的手机号",
+        f"The {' and '.join(_CONTACT_EN[p] for p in own)} has the applicant's own number",
+    )
+
+
+def duplicate_contacts(facts: OrderFacts, lookups: Lookups, config: RiskConfig) -> Detection | None:
+    mobiles = facts.contact_mobiles
+    repeated = sorted({mobile for mobile in mobiles if mobiles.count(mobile) > 1})
+    if not repeated:
+        return None
+    shown = ", ".join(mask_phone(mobile) for mobile in repeated)
+    return Detection(f"两个紧急联系人的号码相同（{shown}）", f"Both emergency contacts have the same number ({shown})")
+
+
+def contact_not_in_address_book(facts: OrderFacts, lookups: Lookups, config: RiskConfig) -> Detection | None:
+    # An empty book (permission refused on the phone) is thin_address_book's finding, not this one's.
+    if facts.book_size == 0:
+        return None
+    missing = [priority for priority, mobile in facts.contacts if mobile not in facts.contacts_in_book]
+    if not missing:
+        return None
+    return Detection(
+        f"{'、'.join(_CONTACT_ZH[p] for p in missing)}的号码不在申请人的通讯录中",
+        f"The {' and '.join(_CONTACT_EN[p] for p in missing)}'s number is not in the applicant's address book",
+    )
+
+
+def rooted_device(facts: OrderFacts, lookups: Lookups, config: RiskConfig) -> Detection | None:
+    if facts.is_root is not True:
+        return None
+    return Detection("设备已 root 或越狱", "The device is rooted or jailbroken")
+
+
+def simulator(facts: OrderFacts, lookups: Lookups, config: RiskConfig) -> Detection | None:
+    if facts.is_simulator is not True:
+        return None
+    return Detection("申请来自模拟器", "The application came from an emulator or simulator")
+
+
+def thin_address_book(facts: OrderFacts, lookups: Lookups, config: RiskConfig) -> Detection | None:
+    size, minimum = facts.book_size, config.thin_min_entries
+    if size < minimum:
+        return Detection(
+            f"通讯录只有 {size} 条（少于 {minimum} 条）",
+            f"The address book has only {size} entries (fewer than {minimum})",
+        )
+    if size == 0:
+        return None
+    share = facts.book_mobile_count / size
+    if share < config.thin_min_mobile_share:
+        percent, threshold = math.floor(share * 100), round(config.thin_min_mobile_share * 100)
+        return Detection(
+            f"通讯录中手机号只占 {percent}%（低于 {threshold}%）",
+            f"Only {percent}% of the address book are mobile numbers (below {threshold}%)",
+        )
+    return None
+
+
+# The one place where signals are registered; the order is the order of display.
+SIGNALS: dict[str, Signal] = {
+    signal.code: signal
+    for signal in (
+        Signal("shared_device", "设备共用", "Shared device", shared_device, relational=True),
+        Signal(
+            "phone_in_other_contacts",
+            "出现在他人联系人中",
+            "Phone in others' contacts",
+            phone_in_other_contacts,
+            relational=True,
+        ),
+        Signal(
+            "shared_emergency_contact",
+            "紧急联系人共用",
+            "Shared emergency contact",
+            shared_emergency_contact,
+            relational=True,
+        ),
+        Signal("contact_is_applicant", "联系人是本人", "Contact is the applicant", contact_is_applicant),
+        Signal("duplicate_contacts", "联系人重复", "Duplicate contacts", duplicate_contacts),
+        Signal(
+            "contact_not_in_address_book",
+            "联系人不在通讯录",
+            "Contact not in address book",
+            contact_not_in_address_book,
+        ),
+        Signal("rooted_device", "设备已 root", "Rooted device", rooted_device),
+        Signal("simulator", "模拟器", "Simulator", simulator),
+        Signal("thin_address_book", "通讯录过少", "Thin address book", thin_address_book),
+    )
+}
+SIGNAL_CODES: tuple[str, ...] = tuple(SIGNALS)
+
+
+def signal_choices() -> list[tuple[str, str]]:
+    """(code, label in the active language), for filters and forms."""
+    return [(code, signal.label) for code, signal in SIGNALS.items()]
+
+
+# --- Computing and writing ------------------------------------------------------------------
+
+
+@dataclass
+class _Finding:
+    order_id: int
+    code: str
+    detection: Detection
+
+
+def _detect(facts: OrderFacts, config: RiskConfig) -> list[_Finding]:
+    lookups = Lookups(facts, config)
+    findings = []
+    for code, signal in SIGNALS.items():
+        if code in config.disabled:
+            continue
+        detection = signal.detect(facts, lookups, config)
+        if detection is not None:
+            findings.append(_Finding(facts.order_id, code, detection))
+    return findings
+
+
+@transaction.atomic(savepoint=False)
+def risk_signals_compute(*, order: Order, push: ValidatedPush | None = None) -> list[RiskSignal]:
+    """Compute and store the order's signals, and add the reverse links on the orders it links to.
+
+    With `push` (inside the push's transaction, for the order just written) the
+    order's own data comes from the validated push without a query; without it
+    the order is read back and its previous signals are replaced.
+    """
+    config = RiskConfig.from_settings()
+    if push is not None:
+        facts = OrderFacts.from_push(order=order, push=push, config=config)
+    else:
+        order = Order.objects.select_related("device").prefetch_related("contacts").get(pk=order.pk)
+        facts = _facts_from_database([order], config)[0]
+    return _write(_detect(facts, config), order_ids={facts.order_id}, config=config, replace=push is None)
+
+
+def risk_signals_recompute(
+    *, queryset: QuerySet[Order], batch_size: int = 500, progress: Callable[[int, int], None] | None = None
+) -> int:
+    """Recompute the signals of every order in `queryset`, a batch per transaction; returns the count."""
+    config = RiskConfig.from_settings()
+    total = queryset.count()
+    done, last_pk = 0, 0
+    while True:
+        batch = list(
+            queryset.filter(pk__gt=last_pk)
+            .order_by("pk")
+            .select_related("device")
+            .prefetch_related("contacts")[:batch_size]
+        )
+        if not batch:
+            break
+        with transaction.atomic():
+            findings = [finding for facts in _facts_from_database(batch, config) for finding in _detect(facts, config)]
+            _write(findings, order_ids={order.pk for order in batch}, config=config, replace=True)
+        done += len(batch)
+        last_pk = batch[-1].pk
+        if progress:
+            progress(done, total)
+    return done
+
+
+def _backlink_reason(code: str, count: int) -> tuple[str, str]:
+    """The reason on a signal that later orders linked to: the count, not the detail of each match.
+
+    (Recomputing the order writes the detailed reason again.)"""
+    signal = SIGNALS[code]
+    return f"{signal.label_zh}：与其他 {count} 个订单关联", f"{signal.label_en}: linked to {count} other order(s)"
+
+
+def _write(findings: list[_Finding], *, order_ids: set[int], config: RiskConfig, replace: bool) -> list[RiskSignal]:
+    """Store the orders' signals and their links in bulk, then the reverse links on linked orders."""
+    now = timezone.now()
+    through = RiskSignal.linked_orders.through
+    if replace:
+        RiskSignal.objects.filter(order_id__in=order_ids).delete()
+    signals = RiskSignal.objects.bulk_create(
+        [
+            RiskSignal(
+                order_id=finding.order_id,
+                code=finding.code,
+                severity=config.severity[finding.code],
+                reason_zh=finding.detection.reason_zh[:512],
+                reason_en=finding.detection.reason_en[:512],
+                computed_at=now,
+            )
+            for finding in findings
+        ]
+    )
+    links = [
+        through(risksignal_id=signal.pk, order_id=linked)
+        for signal, finding in zip(signals, findings, strict=True)
+        for linked in finding.detection.linked
+    ]
+    if links:
+        through.objects.bulk_create(links)
+        reverse = defaultdict(set)
+        for finding in findings:
+            for linked in finding.detection.linked:
+                reverse[(linked, finding.code)].add(finding.order_id)
+        # An order recomputed in the same batch already holds its own full links.
+        _write_reverse_links(
+            {key: sources for key, sources in reverse.items() if key[0] not in order_ids or not replace},
+            config=config,
+            now=now,
+            sources_are_new=not replace,
+        )
+    return signals
+
+
+def _write_reverse_links(
+    reverse: dict[tuple[int, str], set[int]], *, config: RiskConfig, now, sources_are_new: bool
+) -> None:
+    """Give each linked order the signal (created if missing) with a link back: a constant number of queries."""
+    if not reverse:
+        return
+    through = RiskSignal.linked_orders.through
+    keys = sorted(reverse)  # one lock order for concurrent pushes
+    RiskSignal.objects.bulk_create(
+        [
+            RiskSignal(
+                order_id=order_id,
+                code=code,
+                severity=config.severity[code],
+                reason_zh=_backlink_reason(code, len(reverse[order_id, code]))[0],
+                reason_en=_backlink_reason(code, len(reverse[order_id, code]))[1],
+                computed_at=now,
+            )
+            for order_id, code in keys
+        ],
+        ignore_conflicts=True,
+    )
+    existing = {
+        (signal.order_id, signal.code): signal
+        for signal in RiskSignal.objects.filter(
+            order_id__in={order_id for order_id, _ in keys}, code__in={code for _, code in keys}
+        ).annotate(link_count=Count("linked_orders"))
+    }
+    sources = {source for group in reverse.values() for source in group}
+    already = set()
+    if not sources_are_new:
+        already = set(
+            through.objects.filter(
+                risksignal_id__in=[signal.pk for signal in existing.values()], order_id__in=sources
+            ).values_list("risksignal_id", "order_id")
+        )
+    new_links, changed = [], []
+    for key in keys:
+        signal = existing[key]
+        added = [source for source in sorted(reverse[key]) if (signal.pk, source) not in already]
+        if not added:
+            continue
+        new_links.extend(through(risksignal_id=signal.pk, order_id=source) for source in added)
+        signal.reason_zh, signal.reason_en = _backlink_reason(signal.code, signal.link_count + len(added))
+        signal.computed_at = now
+        changed.append(signal)
+    if new_links:
+        through.objects.bulk_create(new_links, ignore_conflicts=True)
+        RiskSignal.objects.bulk_update(changed, ["reason_zh", "reason_en", "computed_at"])
+
+
+# --- Reading: flags per order and filtering ----------------------------------------------------
+
+RISK_FLAGS_SEPARATOR = ";"
+
+
+class _JoinedSignalCodes(Func):
+    """The order's signal codes in code order joined by `;` (NULL when none), as a correlated subquery.
+
+    Written by hand because Django 5.2 has no portable string aggregate
+    (StringAgg is PostgreSQL-only); one index range scan per order row.
+    """
+
+    output_field = CharField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (outer_pk,) = self.source_expressions
+        pk_sql, params = compiler.compile(outer_pk)
+        table = connection.ops.quote_name(RiskSignal._meta.db_table)
+        separator = RISK_FLAGS_SEPARATOR
+        if connection.vendor == "postgresql":
+            sql = (
+                f"(SELECT STRING_AGG(rs.code, '{separator}' ORDER BY rs.code) "
+                f"FROM {table} rs WHERE rs.order_id = {pk_sql})"
+            )
+        else:
+            # SQLite keeps the order of an ordered subquery in group_concat.
+            sql = (
+                f"(SELECT GROUP_CONCAT(code, '{separator}') FROM "
+                f"(SELECT rs.code FROM {table} rs WHERE rs.order_id = {pk_sql} ORDER BY rs.code))"
+            )
+        return sql, params
+
+
+def risk_flags_annotation(order_path: str = "pk"):
+    """An expression for `.annotate(risk_flags=...)` on Order querysets: `'shared_device;simulator'` or `''`.
+
+    `order_path` points at the order's primary key from another model's queryset (`"order"`)."""
+    return Coalesce(_JoinedSignalCodes(F(order_path)), Value(""), output_field=CharField())
+
+
+def risk_flags_of(order: Order) -> list[str]:
+    """Codes of an order fetched with `risk_flags_annotation()` (or with `risk_signals` prefetched)."""
+    joined = getattr(order, "risk_flags", None)
+    if joined is not None:
+        return [code for code in joined.split(RISK_FLAGS_SEPARATOR) if code]
+    return sorted(signal.code for signal in order.risk_signals.all())
+
+
+def filter_by_flag(queryset: QuerySet[Order], code: str, order_path: str = "pk") -> QuerySet:
+    """The orders of `queryset` that carry signal `code` (an EXISTS on the (order, code) unique index)."""
+    if code not in SIGNALS:
+        raise ValueError(f"Unknown risk signal {code!r}; expected one of {', '.join(SIGNAL_CODES)}")
+    return queryset.filter(Exists(RiskSignal.objects.filter(order_id=OuterRef(order_path), code=code)))

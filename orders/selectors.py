@@ -1,0 +1,158 @@
+"""Reads of the orders domain: phone/orderNo search, table-size estimates and the one-page order dossier."""
+
+import contextlib
+import json
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from intake.models import PushLog
+from orders.models import AddressBookEntry, Contact, Device, Employer, Order, ReviewEvent
+from orders.normalizers import phone_digits
+
+ADDRESS_BOOK_PREVIEW = 50
+PUSH_HISTORY_LIMIT = 20
+# Fewer digits than a local landline number are not worth searching the books for (`10086`
+# alone matches half the address books): such terms only match orderNo.
+MIN_PHONE_SEARCH_DIGITS = 7
+
+
+def order_search(queryset: QuerySet, term: str) -> QuerySet:
+    """Orders whose orderNo is `term`, or where `term` is any phone number of the order.
+
+    Phones are matched on normalized digits (`138 0000 1111`, `+8613800001111`
+    and `13800001111` are one number), exactly, through the indexes on
+    Order.user_phone, Contact.mobile and AddressBookEntry.phone_digits. The
+    candidate order ids are one UNION of index look-ups, so the planner never
+    scans the orders or the tens of millions of address-book rows.
+    """
+    term = term.strip()
+    if not term:
+        return queryset
+    # Default orderings are cleared: a UNION's parts may not carry ORDER BY.
+    candidates = Order.objects.filter(order_no=term).order_by().values("pk")
+    digits = phone_digits(term)
+    if len(digits) >= MIN_PHONE_SEARCH_DIGITS and digits.isdigit():
+        candidates = candidates.union(
+            Order.objects.filter(user_phone=digits).order_by().values("pk"),
+            Contact.objects.filter(mobile=digits).order_by().values("order_id"),
+            AddressBookEntry.objects.filter(phone_digits=digits).order_by().values("order_id"),
+        )
+    return queryset.filter(pk__in=candidates)
+
+
+def reviewer_queryset() -> QuerySet:
+    """Active staff who may review (through a group, directly, or as superusers): whom orders can be assigned to."""
+    permission = Permission.objects.filter(content_type__app_label="orders", codename="review_order")
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True)
+        .filter(Q(is_superuser=True) | Q(groups__permissions__in=permission) | Q(user_permissions__in=permission))
+        .distinct()
+        .order_by("username")
+    )
+
+
+def table_row_estimate(model) -> int | None:
+    """The planner's row estimate for `model`'s table on PostgreSQL; None where there is none.
+
+    `reltuples` is -1 for a table never vacuumed or analysed; that is "unknown", not zero.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table])
+        row = cursor.fetchone()
+    return row[0] if row and row[0] >= 0 else None
+
+
+def push_body_pretty(body_text: str) -> str:
+    """The raw body indented for reading when it is JSON (the channel's `args` string unfolded); as-is otherwise."""
+    try:
+        document = json.loads(body_text)
+    except ValueError:
+        return body_text
+    if isinstance(document, dict) and isinstance(document.get("args"), str):
+        with contextlib.suppress(ValueError):
+            document = {**document, "args": json.loads(document["args"])}
+    return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    label: str
+    value: object
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class PushHistoryItem:
+    log: PushLog
+    body_pretty: str
+
+
+@dataclass
+class OrderDossier:
+    """Everything pushed for one order and its review trail, as the order page shows it."""
+
+    order: Order
+    device: Device | None
+    device_rows: list[FieldRow]
+    device_extra_rows: list[FieldRow]
+    contacts: list[Contact]
+    employer: Employer | None
+    address_book: list[AddressBookEntry]
+    address_book_count: int
+    push_history: list[PushHistoryItem]
+    events: list[ReviewEvent] = field(default_factory=list)
+
+    @property
+    def address_book_truncated(self) -> bool:
+        return self.address_book_count > len(self.address_book)
+
+
+def _device_rows(device: Device | None) -> tuple[list[FieldRow], list[FieldRow]]:
+    if device is None:
+        return [], []
+    rows = [
+        FieldRow(str(model_field.verbose_name), getattr(device, model_field.attname), model_field.name)
+        for model_field in Device._meta.concrete_fields
+        if model_field.name not in ("order", "extra")
+    ]
+    extra = [
+        FieldRow(key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False), key)
+        for key, value in sorted((device.extra or {}).items())
+    ]
+    return rows, extra
+
+
+def order_dossier(*, order_id: int, address_book_limit: int = ADDRESS_BOOK_PREVIEW) -> OrderDossier | None:
+    """The order page's data in a fixed number of queries, whatever the address book's size."""
+    order = Order.objects.select_related("institution", "assigned_to", "device", "employer").filter(pk=order_id).first()
+    if order is None:
+        return None
+    device = getattr(order, "device", None)
+    device_rows, device_extra_rows = _device_rows(device)
+    logs = PushLog.objects.filter(institution_id=order.institution_id, order_no=order.order_no).order_by(
+        "-received_at", "-id"
+    )[:PUSH_HISTORY_LIMIT]
+    return OrderDossier(
+        order=order,
+        device=device,
+        device_rows=device_rows,
+        device_extra_rows=device_extra_rows,
+        contacts=list(Contact.objects.filter(order_id=order.pk).order_by("priority")),
+        employer=getattr(order, "employer", None),
+        # The count is denormalized at push time: no COUNT over a table of tens of millions.
+        address_book=list(AddressBookEntry.objects.filter(order_id=order.pk).order_by("id")[:address_book_limit]),
+        address_book_count=order.address_book_count,
+        push_history=[PushHistoryItem(log, push_body_pretty(log.body_text)) for log in logs],
+        events=list(
+            ReviewEvent.objects.filter(order_id=order.pk)
+            .select_related("actor", "from_assignee", "to_assignee")
+            .order_by("created_at", "id")
+        ),
+    )

@@ -1,0 +1,360 @@
+"""CSV exports through the API: every row, masking per role, injection, BOM, the log, streaming and query counts."""
+
+import csv
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.signals import request_finished
+from django.db import close_old_connections, connection
+
+from orders import exports
+from orders.authentication import staff_api_token_create
+from orders.choices import ExportKind, OsKind
+from orders.models import ExportLog, Order
+from tests.factories import (
+    AddressBookEntryFactory,
+    AnalystFactory,
+    ContactFactory,
+    DeviceFactory,
+    OrderFactory,
+    ReviewerFactory,
+    UserFactory,
+    pushed_order,
+)
+
+ORDERS_CSV = "/api/v1/orders/?format=csv"
+CONTACTS_CSV = "/api/v1/orders/contacts.csv"
+ADDRESS_BOOK_CSV = "/api/v1/orders/address-book.csv"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+pytestmark = pytest.mark.django_db
+
+
+def body_of(response) -> str:
+    return b"".join(response.streaming_content).decode("utf-8")
+
+
+def rows_of(response) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(body_of(response))))
+
+
+@pytest.fixture
+def analyst():
+    return AnalystFactory()
+
+
+@pytest.fixture
+def analyst_headers(analyst) -> dict:
+    return {"Authorization": f"Bearer {staff_api_token_create(user=analyst, name='export').plaintext}"}
+
+
+@pytest.fixture
+def small_chunks(settings):
+    settings.EXPORT_CHUNK_SIZE = 3
+
+
+# --- Orders ----------------------------------------------------------------------------
+
+
+def test_orders_csv_streams_every_row_not_one_page(api_client, analyst_headers, small_chunks):
+    # given: more orders than one chunk (3)
+    orders = [OrderFactory() for _ in range(8)]
+    # when
+    response = api_client.get(ORDERS_CSV, headers=analyst_headers)
+    # then
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="orders-')
+    assert response["Cache-Control"] == "no-store"
+    assert sorted(int(row["id"]) for row in rows_of(response)) == sorted(order.pk for order in orders)
+
+
+def test_orders_csv_columns_for_an_analyst(api_client, analyst_headers):
+    # given
+    order = pushed_order(orderInfo__userPhone="+86 138-1234-0000", orderInfo__loan_amount="123456")
+    Order.objects.filter(pk=order.pk).update(received_at=datetime(2024, 5, 1, 9, 30, tzinfo=SHANGHAI))
+    # when
+    [row] = rows_of(api_client.get(ORDERS_CSV, headers=analyst_headers))
+    # then
+    assert row["order_no"] == order.order_no
+    assert row["institution"] == order.institution.code
+    assert row["user_phone"] == "138****0000"
+    assert row["loan_amount_fen"] == "123456"
+    assert row["loan_amount_yuan"] == "1234.56"
+    assert row["received_at"] == "2024-05-01T09:30:00+08:00"
+    assert row["last_login_at"] == "2016-10-17T16:14:04+08:00"  # lastLoginTime 1476692044
+    assert row["os_kind"] == "ios"
+    assert row["is_root"] == "false"
+    assert row["wifi"] == "true"
+    assert row["company_name"] == order.employer.company_name
+    assert row["company_tel"] == "021****0000"
+    assert row["address_book_count"] == "5"
+
+
+def test_orders_csv_is_unmasked_for_a_superuser_and_logged_as_such(api_client):
+    # given
+    OrderFactory(user_phone="13812340000")
+    admin = UserFactory(is_superuser=True)
+    api_client.force_login(admin)
+    # when
+    [row] = rows_of(api_client.get(ORDERS_CSV))
+    # then
+    assert row["user_phone"] == "13812340000"
+    log = ExportLog.objects.get()
+    assert log.unmasked is True
+    assert log.user == admin
+
+
+def test_pii_holder_who_may_export_gets_full_numbers(api_client):
+    # given: a reviewer who was also given the analyst role
+    OrderFactory(user_phone="13812340000")
+    user = ReviewerFactory()
+    user.groups.add(*AnalystFactory().groups.all())
+    api_client.force_login(user)
+    # when
+    [row] = rows_of(api_client.get(ORDERS_CSV))
+    # then
+    assert row["user_phone"] == "13812340000"
+    assert ExportLog.objects.get().unmasked is True
+
+
+@pytest.mark.parametrize("url", [ORDERS_CSV, CONTACTS_CSV, ADDRESS_BOOK_CSV])
+def test_a_reviewer_may_browse_but_not_export(api_client, url):
+    # given
+    OrderFactory()
+    api_client.force_login(ReviewerFactory())
+    # when
+    response = api_client.get(url)
+    # then
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["code"] == "permission_denied"
+    assert not ExportLog.objects.exists()
+
+
+def test_bom_only_when_asked(api_client, analyst_headers):
+    # given
+    OrderFactory()
+    # when
+    plain = body_of(api_client.get(ORDERS_CSV, headers=analyst_headers))
+    with_bom = body_of(api_client.get(f"{ORDERS_CSV}&bom=1", headers=analyst_headers))
+    # then
+    assert plain.startswith("id,order_no,")
+    assert with_bom.startswith("\ufeffid,order_no,")
+    assert with_bom.removeprefix("\ufeff").splitlines()[0] == plain.splitlines()[0]
+
+
+@pytest.mark.parametrize("url", [ORDERS_CSV, CONTACTS_CSV + "?format=csv", ADDRESS_BOOK_CSV + "?x=1"])
+def test_csv_filter_errors_are_json_400_and_export_nothing(api_client, analyst_headers, url):
+    # when
+    response = api_client.get(f"{url}&os_type=bsd&bom=maybe", headers=analyst_headers)
+    # then
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert {"os_type", "bom"} <= {error["attr"] for error in response.json()["errors"]}
+    assert not ExportLog.objects.exists()
+
+
+@pytest.mark.parametrize("extra", ["cursor=abc", "page_size=10"])
+def test_csv_refuses_page_parameters(api_client, analyst_headers, extra):
+    response = api_client.get(f"{ORDERS_CSV}&{extra}", headers=analyst_headers)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == extra.split("=")[0]
+
+
+def test_orders_csv_honours_the_filters_and_logs_them(api_client, analyst, analyst_headers):
+    # given
+    DeviceFactory(order__order_no="droid", os_kind=OsKind.ANDROID, is_root=True)
+    DeviceFactory(order__order_no="iphone", os_kind=OsKind.IOS, is_root=True)
+    DeviceFactory(order__order_no="clean-droid", os_kind=OsKind.ANDROID, is_root=False)
+    # when
+    rows = rows_of(api_client.get(f"{ORDERS_CSV}&os_type=android&is_root=1&bom=1", headers=analyst_headers))
+    # then
+    assert [row["order_no"] for row in rows] == ["droid"]
+    log = ExportLog.objects.get()
+    assert (log.user, log.kind, log.source) == (analyst, ExportKind.ORDERS, "api")
+    assert log.filters == {"os_type": "android", "is_root": "1"}
+    assert log.row_count == 1
+    assert log.finished_at is not None
+    assert log.unmasked is False
+
+
+# --- Companions --------------------------------------------------------------------------
+
+
+def test_contacts_csv_lists_the_filtered_orders_contacts(api_client, analyst_headers):
+    # given
+    wanted = pushed_order(orderInfo__userPhone="13812340000")
+    pushed_order()  # another applicant's contacts stay out
+    # when
+    rows = rows_of(api_client.get(f"{CONTACTS_CSV}?user_phone=13812340000", headers=analyst_headers))
+    # then
+    assert [(row["order_no"], row["priority"]) for row in rows] == [(wanted.order_no, "1"), (wanted.order_no, "2")]
+    assert rows[0]["relation"] == "父母"
+    assert rows[0]["relation_category"] == "parent"
+    assert all("****" in row["mobile"] for row in rows)
+    assert ExportLog.objects.get().kind == ExportKind.CONTACTS
+
+
+def test_address_book_csv_is_one_row_per_entry_with_the_order_number(api_client, analyst_headers, small_chunks):
+    # given
+    first = pushed_order(userAdditional__addressBook__size=5)
+    second = pushed_order(userAdditional__addressBook__size=4)
+    # when
+    rows = rows_of(api_client.get(ADDRESS_BOOK_CSV, headers=analyst_headers))
+    # then
+    assert [row["order_no"] for row in rows] == [first.order_no] * 5 + [second.order_no] * 4
+    assert rows[1]["phone"] == "'+86****0001"  # masked, and a leading + is neutralised
+    assert rows[1]["phone_digits"] == "139****0001"
+    assert rows[3]["name"] == "中国移动"
+    assert rows[3]["phone"] == "*0086"  # a short code keeps at most its last four digits
+    assert {row["is_mobile"] for row in rows} == {"true", "false"}
+    log = ExportLog.objects.get()
+    assert (log.kind, log.row_count) == (ExportKind.ADDRESS_BOOK, 9)
+
+
+def test_address_book_csv_is_unmasked_for_a_superuser(api_client):
+    # given
+    AddressBookEntryFactory(phone="13700001111", phone_digits="13700001111")
+    api_client.force_login(UserFactory(is_superuser=True))
+    # when
+    [row] = rows_of(api_client.get(ADDRESS_BOOK_CSV))
+    # then
+    assert row["phone"] == "13700001111"
+
+
+# --- Injection ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "written"),
+    [
+        ('=HYPERLINK("http://evil","x")', '\'=HYPERLINK("http://evil","x")'),
+        ("+SUM(A1:A9)", "'+SUM(A1:A9)"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(1)", "'@SUM(1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("a=b", "a=b"),
+        ("张三", "张三"),
+    ],
+)
+def test_formula_cells_are_neutralised(api_client, analyst_headers, name, written):
+    # given
+    ContactFactory(name=name, relation=name)
+    AddressBookEntryFactory(name=name)
+    # when
+    [contact] = rows_of(api_client.get(CONTACTS_CSV, headers=analyst_headers))
+    [entry] = rows_of(api_client.get(ADDRESS_BOOK_CSV, headers=analyst_headers))
+    # then
+    assert contact["name"] == contact["relation"] == written
+    assert entry["name"] == written
+
+
+def test_order_number_and_device_text_are_neutralised(api_client, analyst_headers):
+    # given
+    DeviceFactory(order__order_no="=1+1", device_name="@evil", gps_address="-x")
+    # when
+    [row] = rows_of(api_client.get(ORDERS_CSV, headers=analyst_headers))
+    # then
+    assert (row["order_no"], row["device_name"], row["gps_address"]) == ("'=1+1", "'@evil", "'-x")
+
+
+@pytest.mark.parametrize(("value", "expected"), [("=1", "'=1"), ("", ""), ("1-2", "1-2"), ("'=1", "'=1")])
+def test_neutralize(value, expected):
+    assert exports.neutralize(value) == expected
+
+
+# --- Streaming, memory and queries --------------------------------------------------------------
+
+
+def test_export_query_count_does_not_grow_with_rows(
+    api_client, analyst_headers, small_chunks, django_assert_num_queries
+):
+    # given: 3 chunks of orders, each with device, employer and contacts to join
+    for order in [pushed_order(userAdditional__addressBook__size=1) for _ in range(7)]:
+        assert order.device
+        assert order.employer
+    # when / then: token+user, permissions (2), log insert, the rows, log update
+    with django_assert_num_queries(6):
+        response = api_client.get(ORDERS_CSV, headers=analyst_headers)
+        rows = rows_of(response)
+    assert len(rows) == 7
+    assert ExportLog.objects.get().row_count == 7
+
+
+@pytest.mark.parametrize(("url", "expected_rows"), [(CONTACTS_CSV, 14), (ADDRESS_BOOK_CSV, 21)])
+def test_companion_query_counts(
+    api_client, analyst_headers, small_chunks, django_assert_num_queries, url, expected_rows
+):
+    # given
+    for _ in range(7):
+        pushed_order(userAdditional__addressBook__size=3)
+    # when / then
+    with django_assert_num_queries(6):
+        rows = rows_of(api_client.get(url, headers=analyst_headers))
+    assert len(rows) == expected_rows
+
+
+def test_chunks_hold_chunk_size_rows(analyst):
+    # given
+    for _ in range(7):
+        OrderFactory()
+    # when
+    response = exports.export_response(
+        user=analyst, kind=ExportKind.ORDERS, orders=Order.objects.all(), source="api", filters={}, chunk_size=3
+    )
+    chunks = [chunk.decode() for chunk in response.streaming_content]
+    # then: the header, then rows 3 + 3 + 1
+    assert [chunk.count("\r\n") for chunk in chunks] == [1, 3, 3, 1]
+
+
+def test_an_interrupted_download_is_logged_as_unfinished(analyst):
+    # given
+    for _ in range(7):
+        OrderFactory()
+    response = exports.export_response(
+        user=analyst, kind=ExportKind.ORDERS, orders=Order.objects.all(), source="api", filters={}, chunk_size=3
+    )
+    stream = iter(response.streaming_content)
+    # when: the client reads the header and one chunk, then goes away
+    next(stream)
+    next(stream)
+    # As Django's test client does: the end of a request must not close the test's connection.
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+    # then
+    log = ExportLog.objects.get()
+    assert log.row_count == 3
+    assert log.finished_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_are_read_inside_a_transaction_on_postgresql_only(django_db_setup):
+    """Outside a transaction a PostgreSQL server-side cursor is WITH HOLD, which materialises
+    the whole result; inside one it streams. SQLite must not open one (IMMEDIATE would
+    lock out pushes for the whole download)."""
+    # given
+    for _ in range(4):
+        OrderFactory()
+    analyst = AnalystFactory()
+    assert connection.get_autocommit()
+    response = exports.export_response(
+        user=analyst, kind=ExportKind.ORDERS, orders=Order.objects.all(), source="api", filters={}, chunk_size=2
+    )
+    stream = iter(response.streaming_content)
+    # when
+    next(stream)  # header
+    next(stream)  # first rows
+    in_transaction = connection.in_atomic_block
+    rest = list(stream)
+    # then
+    assert in_transaction is (connection.vendor == "postgresql")
+    assert len(rest) == 1
+    assert connection.get_autocommit()
+    assert ExportLog.objects.get().row_count == 4

@@ -1,0 +1,320 @@
+"""The review services: claim, claim next, decide, note, assign; every change leaves one event."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from orders import services
+from orders.choices import ReviewEventKind, ReviewStatus
+from orders.models import Order, ReviewEvent
+from tests.factories import AnalystFactory, OrderFactory, ReviewerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reviewer():
+    return ReviewerFactory()
+
+
+@pytest.fixture
+def supervisor():
+    user = ReviewerFactory()
+    user.user_permissions.add(_permission("assign_order"))
+    return type(user).objects.get(pk=user.pk)  # a fresh instance: no stale permission cache
+
+
+def _permission(codename):
+    from django.contrib.auth.models import Permission
+
+    return Permission.objects.get(content_type__app_label="orders", codename=codename)
+
+
+def test_claim_moves_a_pending_order_to_the_reviewer_and_writes_one_event(reviewer):
+    # given
+    order = OrderFactory()
+
+    # when
+    services.order_claim(order_id=order.pk, reviewer=reviewer)
+
+    # then
+    order.refresh_from_db()
+    assert (order.review_status, order.assigned_to) == (ReviewStatus.IN_REVIEW, reviewer)
+    assert order.review_updated_at is not None
+    event = ReviewEvent.objects.get(order=order)
+    assert (event.kind, event.actor, event.from_status, event.to_status) == (
+        ReviewEventKind.CLAIM,
+        reviewer,
+        ReviewStatus.PENDING,
+        ReviewStatus.IN_REVIEW,
+    )
+    assert (event.from_assignee, event.to_assignee) == (None, reviewer)
+
+
+def test_claiming_twice_is_a_no_op(reviewer):
+    # given
+    order = OrderFactory()
+    services.order_claim(order_id=order.pk, reviewer=reviewer)
+
+    # when
+    services.order_claim(order_id=order.pk, reviewer=reviewer)
+
+    # then
+    assert ReviewEvent.objects.filter(order=order).count() == 1
+
+
+def test_claiming_an_order_another_reviewer_holds_is_refused(reviewer):
+    # given
+    order = OrderFactory(review_status=ReviewStatus.IN_REVIEW, assigned_to=ReviewerFactory())
+
+    # when / then
+    with pytest.raises(services.ReviewError, match="Another reviewer"):
+        services.order_claim(order_id=order.pk, reviewer=reviewer)
+    assert not ReviewEvent.objects.exists()
+
+
+@pytest.mark.parametrize("status", [ReviewStatus.APPROVED, ReviewStatus.REJECTED])
+def test_a_decided_order_cannot_be_claimed(reviewer, status):
+    # given
+    order = OrderFactory(review_status=status)
+
+    # when / then
+    with pytest.raises(services.ReviewError, match="already been decided"):
+        services.order_claim(order_id=order.pk, reviewer=reviewer)
+
+
+def test_claiming_a_missing_order_is_a_review_error(reviewer):
+    with pytest.raises(services.ReviewError, match="does not exist"):
+        services.order_claim(order_id=987654, reviewer=reviewer)
+
+
+@pytest.mark.parametrize("user_factory", [AnalystFactory, UserFactory])
+def test_users_without_the_review_permission_cannot_claim(user_factory):
+    # given
+    order = OrderFactory()
+
+    # when / then
+    with pytest.raises(PermissionDenied):
+        services.order_claim(order_id=order.pk, reviewer=user_factory())
+    order.refresh_from_db()
+    assert order.review_status == ReviewStatus.PENDING
+
+
+def test_an_inactive_reviewer_cannot_claim():
+    # given
+    reviewer = ReviewerFactory(is_active=False)
+
+    # when / then
+    with pytest.raises(PermissionDenied):
+        services.order_claim(order_id=OrderFactory().pk, reviewer=reviewer)
+
+
+def test_claim_next_takes_the_oldest_unassigned_pending_order(reviewer):
+    # given
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    OrderFactory(received_at=now - timedelta(hours=3), review_status=ReviewStatus.APPROVED)
+    OrderFactory(received_at=now - timedelta(hours=2), assigned_to=ReviewerFactory())
+    oldest_free = OrderFactory(received_at=now - timedelta(hours=1))
+    OrderFactory(received_at=now)
+
+    # when
+    claimed = services.order_claim_next(reviewer=reviewer)
+
+    # then
+    assert claimed.pk == oldest_free.pk
+    assert claimed.assigned_to == reviewer
+    assert ReviewEvent.objects.get().kind == ReviewEventKind.CLAIM
+
+
+def test_claim_next_twice_gives_two_different_orders(reviewer):
+    # given
+    OrderFactory.create_batch(2)
+
+    # when
+    first = services.order_claim_next(reviewer=reviewer)
+    second = services.order_claim_next(reviewer=ReviewerFactory())
+
+    # then
+    assert first.pk != second.pk
+
+
+def test_claim_next_on_an_empty_queue_returns_none(reviewer):
+    # given
+    OrderFactory(review_status=ReviewStatus.REJECTED)
+
+    # when / then
+    assert services.order_claim_next(reviewer=reviewer) is None
+    assert not ReviewEvent.objects.exists()
+
+
+def test_claim_next_needs_the_review_permission():
+    with pytest.raises(PermissionDenied):
+        services.order_claim_next(reviewer=AnalystFactory())
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (ReviewStatus.APPROVED, ""),
+        (ReviewStatus.APPROVED, "all good"),
+        (ReviewStatus.REJECTED, "fake employer"),
+        (ReviewStatus.NEEDS_INFO, "send a payslip"),
+    ],
+)
+def test_decide_records_status_and_reason(reviewer, status, reason):
+    # given
+    order = OrderFactory()
+    services.order_claim(order_id=order.pk, reviewer=reviewer)
+
+    # when
+    services.order_decide(order_id=order.pk, reviewer=reviewer, status=status, reason=f"  {reason} ")
+
+    # then
+    order.refresh_from_db()
+    assert order.review_status == status
+    event = ReviewEvent.objects.filter(order=order).latest("id")
+    assert (event.kind, event.from_status, event.to_status, event.reason) == (
+        ReviewEventKind.DECIDE,
+        ReviewStatus.IN_REVIEW,
+        status,
+        reason,
+    )
+
+
+@pytest.mark.parametrize("status", [ReviewStatus.REJECTED, ReviewStatus.NEEDS_INFO])
+@pytest.mark.parametrize("reason", ["", "   ", None])
+def test_reject_and_needs_info_require_a_reason(reviewer, status, reason):
+    # given
+    order = OrderFactory()
+    services.order_claim(order_id=order.pk, reviewer=reviewer)
+
+    # when / then
+    with pytest.raises(services.ReviewError, match="reason is required"):
+        services.order_decide(order_id=order.pk, reviewer=reviewer, status=status, reason=reason)
+    order.refresh_from_db()
+    assert order.review_status == ReviewStatus.IN_REVIEW
+    assert ReviewEvent.objects.filter(order=order).count() == 1
+
+
+@pytest.mark.parametrize("status", [ReviewStatus.PENDING, ReviewStatus.IN_REVIEW, "bogus"])
+def test_decide_refuses_a_status_that_is_not_a_decision(reviewer, status):
+    # given
+    order = OrderFactory()
+    services.order_claim(order_id=order.pk, reviewer=reviewer)
+
+    # when / then
+    with pytest.raises(services.ReviewError, match="Choose"):
+        services.order_decide(order_id=order.pk, reviewer=reviewer, status=status, reason="x")
+
+
+def test_deciding_needs_the_order_to_be_claimed_by_the_decider(reviewer):
+    # given
+    unclaimed = OrderFactory()
+    held_by_other = OrderFactory()
+    services.order_claim(order_id=held_by_other.pk, reviewer=ReviewerFactory())
+
+    # when / then
+    for order in (unclaimed, held_by_other):
+        with pytest.raises(services.ReviewError, match="Claim the order"):
+            services.order_decide(order_id=order.pk, reviewer=reviewer, status=ReviewStatus.APPROVED)
+
+
+def test_needs_info_stays_with_its_reviewer_who_can_take_it_up_again(reviewer):
+    # given
+    order = OrderFactory()
+    services.order_claim(order_id=order.pk, reviewer=reviewer)
+    services.order_decide(order_id=order.pk, reviewer=reviewer, status=ReviewStatus.NEEDS_INFO, reason="payslip")
+
+    # when
+    services.order_claim(order_id=order.pk, reviewer=reviewer)
+
+    # then
+    order.refresh_from_db()
+    assert (order.review_status, order.assigned_to) == (ReviewStatus.IN_REVIEW, reviewer)
+    with pytest.raises(services.ReviewError):
+        services.order_claim(order_id=order.pk, reviewer=ReviewerFactory())
+
+
+def test_a_note_is_an_event_that_changes_neither_status_nor_reviewer(reviewer):
+    # given
+    order = OrderFactory()
+    services.order_claim(order_id=order.pk, reviewer=reviewer)
+
+    # when
+    event = services.order_add_note(order_id=order.pk, author=reviewer, text=" called the applicant ")
+
+    # then
+    assert (event.kind, event.reason) == (ReviewEventKind.NOTE, "called the applicant")
+    assert (event.from_status, event.to_status) == (ReviewStatus.IN_REVIEW, ReviewStatus.IN_REVIEW)
+    assert event.from_assignee == event.to_assignee == reviewer
+    order.refresh_from_db()
+    assert (order.review_status, order.assigned_to) == (ReviewStatus.IN_REVIEW, reviewer)
+
+
+@pytest.mark.parametrize("text", ["", "  \n "])
+def test_an_empty_note_is_refused(reviewer, text):
+    with pytest.raises(services.ReviewError, match="empty"):
+        services.order_add_note(order_id=OrderFactory().pk, author=reviewer, text=text)
+    assert not ReviewEvent.objects.exists()
+
+
+def test_analysts_cannot_add_notes():
+    with pytest.raises(PermissionDenied):
+        services.order_add_note(order_id=OrderFactory().pk, author=AnalystFactory(), text="hello")
+
+
+def test_assign_hands_orders_to_a_reviewer_skipping_decided_ones(supervisor, reviewer):
+    # given
+    pending = OrderFactory()
+    held_by_other = OrderFactory(review_status=ReviewStatus.IN_REVIEW, assigned_to=ReviewerFactory())
+    decided = OrderFactory(review_status=ReviewStatus.APPROVED)
+
+    # when
+    result = services.order_assign(
+        order_ids=[pending.pk, held_by_other.pk, decided.pk], assignee=reviewer, actor=supervisor, reason="holiday"
+    )
+
+    # then
+    assert result == services.AssignResult(assigned=2, skipped=1)
+    assert set(Order.objects.filter(assigned_to=reviewer).values_list("pk", "review_status")) == {
+        (pending.pk, ReviewStatus.IN_REVIEW),
+        (held_by_other.pk, ReviewStatus.IN_REVIEW),
+    }
+    events = ReviewEvent.objects.filter(kind=ReviewEventKind.ASSIGN)
+    assert {(event.order_id, event.actor_id, event.to_assignee_id, event.reason) for event in events} == {
+        (pending.pk, supervisor.pk, reviewer.pk, "holiday"),
+        (held_by_other.pk, supervisor.pk, reviewer.pk, "holiday"),
+    }
+    decided.refresh_from_db()
+    assert decided.assigned_to is None
+
+
+@pytest.mark.parametrize("size", [2, 20])
+def test_assign_writes_in_a_fixed_number_of_queries(supervisor, reviewer, django_assert_num_queries, size):
+    # given: permissions cached, as they are within a request
+    orders = OrderFactory.create_batch(size)
+    assert supervisor.has_perm(services.ASSIGN_PERMISSION) and reviewer.has_perm(services.REVIEW_PERMISSION)
+
+    # when / then: savepoint, lock, bulk update, bulk insert, release, whatever the number of orders
+    with django_assert_num_queries(5):
+        result = services.order_assign(order_ids=[o.pk for o in orders], assignee=reviewer, actor=supervisor)
+    assert result.assigned == size
+
+
+def test_reviewers_without_the_assign_permission_cannot_assign(reviewer):
+    with pytest.raises(PermissionDenied):
+        services.order_assign(order_ids=[OrderFactory().pk], assignee=reviewer, actor=ReviewerFactory())
+
+
+@pytest.mark.parametrize("assignee_factory", [AnalystFactory, lambda: ReviewerFactory(is_active=False)])
+def test_orders_are_only_assigned_to_active_reviewers(supervisor, assignee_factory):
+    # given
+    order = OrderFactory()
+
+    # when / then
+    with pytest.raises(services.ReviewError, match="active reviewer"):
+        services.order_assign(order_ids=[order.pk], assignee=assignee_factory(), actor=supervisor)
+    assert not ReviewEvent.objects.exists()

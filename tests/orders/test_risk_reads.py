@@ -1,0 +1,207 @@
+"""Reading risk signals: flags per order, the filter by signal, and the admin building blocks."""
+
+import pytest
+from django.contrib import admin
+from django.test import RequestFactory
+from django.utils import translation
+
+from orders.admin_risk import RiskFlagListFilter, RiskFlagsAdminMixin, RiskSignalInline, risk_flags_column
+from orders.models import Order, RiskSignal
+from orders.risk import SIGNAL_CODES, filter_by_flag, risk_flags_annotation, risk_flags_of
+from tests.factories import OrderFactory, PushPayloadFactory, UserFactory, pushed_order
+
+pytestmark = pytest.mark.django_db
+
+
+def flagged(*codes: str) -> Order:
+    order = OrderFactory()
+    RiskSignal.objects.bulk_create(
+        [RiskSignal(order=order, code=code, severity="low", reason_zh="原因", reason_en="reason") for code in codes]
+    )
+    return order
+
+
+def test_annotation_joins_codes_in_code_order(django_assert_num_queries):
+    # given
+    both = flagged("simulator", "rooted_device", "shared_device")
+    none = flagged()
+    one = flagged("thin_address_book")
+
+    # when
+    with django_assert_num_queries(1):
+        flags = dict(Order.objects.annotate(risk_flags=risk_flags_annotation()).values_list("pk", "risk_flags"))
+
+    # then
+    assert flags == {both.pk: "rooted_device;shared_device;simulator", none.pk: "", one.pk: "thin_address_book"}
+
+
+@pytest.mark.parametrize("count", [2, 20])
+def test_annotated_page_is_one_query_whatever_its_size(django_assert_num_queries, count):
+    # given
+    for _ in range(count):
+        flagged("simulator", "duplicate_contacts")
+
+    # when
+    with django_assert_num_queries(1):
+        orders = list(Order.objects.annotate(risk_flags=risk_flags_annotation()))
+        codes = [risk_flags_of(order) for order in orders]
+
+    # then
+    assert codes == [["duplicate_contacts", "simulator"]] * count
+
+
+def test_annotation_from_a_related_model():
+    # given
+    order = flagged("simulator")
+
+    # when
+    rows = RiskSignal.objects.filter(order=order).annotate(flags=risk_flags_annotation("order")).values_list("flags")
+
+    # then
+    assert list(rows) == [("simulator",)]
+
+
+def test_flags_of_a_prefetched_order_without_annotation(django_assert_num_queries):
+    # given
+    flagged("simulator", "rooted_device")
+
+    # when
+    with django_assert_num_queries(2):
+        (order,) = Order.objects.prefetch_related("risk_signals")
+        codes = risk_flags_of(order)
+
+    # then
+    assert codes == ["rooted_device", "simulator"]
+
+
+def test_filter_by_flag_keeps_orders_with_that_signal():
+    # given
+    rooted = flagged("rooted_device", "simulator")
+    flagged("simulator")
+    flagged()
+
+    # when
+    found = filter_by_flag(Order.objects.all(), "rooted_device")
+
+    # then
+    assert list(found) == [rooted]
+
+
+def test_filter_by_flag_refuses_an_unknown_code():
+    # given / when / then
+    with pytest.raises(ValueError, match="Unknown risk signal"):
+        filter_by_flag(Order.objects.all(), "made_up")
+
+
+def test_pushed_orders_carry_their_flags():
+    # given
+    order = pushed_order(None, PushPayloadFactory(userAdditional__deviceInfo__isSimulator="1"))
+
+    # when
+    annotated = Order.objects.annotate(risk_flags=risk_flags_annotation()).get(pk=order.pk)
+
+    # then
+    assert "simulator" in risk_flags_of(annotated)
+    assert filter_by_flag(Order.objects.all(), "simulator").get() == order
+
+
+# --- admin building blocks -------------------------------------------------------------------
+
+
+class _OrderAdmin(RiskFlagsAdminMixin, admin.ModelAdmin):
+    list_display = ["order_no", risk_flags_column]
+    list_filter = [RiskFlagListFilter]
+
+
+def _request(**params):
+    request = RequestFactory().get("/admin/orders/order/", params)
+    request.user = UserFactory(is_superuser=True)
+    return request
+
+
+@pytest.mark.parametrize(("value", "expected"), [("simulator", {"sim"}), (None, {"sim", "clean"}), ("bogus", set())])
+def test_list_filter_by_signal(value, expected):
+    # given
+    orders = {"sim": flagged("simulator"), "clean": flagged()}
+    params = {"risk_flag": value} if value else {}
+    request = _request(**params)
+    model_admin = _OrderAdmin(Order, admin.site)
+    list_filter = RiskFlagListFilter(request, {key: [v] for key, v in params.items()}, Order, model_admin)
+
+    # when
+    found = list_filter.queryset(request, Order.objects.all())
+
+    # then
+    assert {name for name, order in orders.items() if order in found} == expected
+    assert [code for code, _ in list_filter.lookup_choices] == list(SIGNAL_CODES)
+
+
+def test_list_filter_labels_follow_the_language():
+    # given
+    request = _request()
+    model_admin = _OrderAdmin(Order, admin.site)
+
+    # when
+    with translation.override("zh-hans"):
+        choices = dict(RiskFlagListFilter(request, {}, Order, model_admin).lookup_choices)
+
+    # then
+    assert choices["simulator"] == "模拟器"
+
+
+def test_flags_column_from_the_admin_queryset(django_assert_num_queries):
+    # given
+    flagged("simulator", "rooted_device")
+    flagged()
+    model_admin = _OrderAdmin(Order, admin.site)
+    request = _request()
+
+    # when
+    with django_assert_num_queries(1):
+        cells = [risk_flags_column(order) for order in model_admin.get_queryset(request).order_by("pk")]
+
+    # then
+    assert cells == [
+        '<span class="risk-flag" title="Rooted device">rooted_device</span> '
+        '<span class="risk-flag" title="Simulator">simulator</span>',
+        "-",
+    ]
+
+
+def test_flags_column_escapes_unregistered_codes():
+    # given: a row written by an older version with a code since removed
+    order = flagged()
+    order.risk_flags = "<b>old</b>"
+
+    # when
+    cell = risk_flags_column(order)
+
+    # then
+    assert "&lt;b&gt;old&lt;/b&gt;" in cell
+
+
+def test_signal_panel_links_each_linked_order(django_assert_num_queries):
+    # given
+    earlier = pushed_order(None, PushPayloadFactory(userAdditional__deviceInfo__deviceId="dev-panel"))
+    later = pushed_order(None, PushPayloadFactory(userAdditional__deviceInfo__deviceId="dev-panel"))
+    inline = RiskSignalInline(Order, admin.site)
+    request = _request()
+
+    # when: signals and their linked orders in two queries, whatever their number
+    with django_assert_num_queries(2):
+        signals = list(inline.get_queryset(request).filter(order=later))
+        cells = {signal.code: inline.linked(signal) for signal in signals}
+
+    # then
+    assert cells["shared_device"] == (
+        f'<a href="/admin/orders/order/{earlier.pk}/change/">{earlier.order_no} ({earlier.institution.code})</a>'
+    )
+    assert cells["thin_address_book"] == "-"
+    shared = next(signal for signal in signals if signal.code == "shared_device")
+    assert inline.signal(shared) == "Shared device (shared_device)"
+    assert inline.reason(shared).startswith("Device identifier (deviceId)")
+    with translation.override("zh-hans"):
+        assert inline.reason(shared).startswith("设备标识（deviceId）")
+    assert not inline.has_add_permission(request)
+    assert not inline.has_change_permission(request)
+    assert not inline.has_delete_permission(request)

@@ -1,0 +1,1 @@
+"""Reliability and security tests: faults, races, abuse, logs, privacy (issue 7)."""
