@@ -8,7 +8,7 @@ from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
     response_headers_conformance,
-    # response_schema_conformance,
+    response_schema_conformance,
     status_code_conformance,
 )
 
@@ -16,7 +16,6 @@ CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
-    # response_schema_conformance,
     response_headers_conformance,
 ]
 
@@ -35,3 +34,22 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application()).
 @pytest.mark.django_db
 def test_push_answers_stay_inside_the_schema(case, institution):
     case.call_and_validate(headers={"Authorization": f"Bearer {institution.api_token}"}, checks=CHECKS)
+
+
+@schema.parametrize()
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@pytest.mark.django_db
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect, reported to the lead: the 400 bodies list codes (blank, invalid...) and attrs that the "
+    "generated PushUserAdditionalInfoValidationError schema does not enumerate, because drf-spectacular cannot "
+    "resolve intake.serializers.ProtocolField/AddressBookField; remove this mark once they are annotated",
+)
+def test_push_error_bodies_match_the_documented_schema(case, institution):
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {institution.api_token}"}, checks=[response_schema_conformance]
+    )

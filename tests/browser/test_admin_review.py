@@ -1,0 +1,91 @@
+"""A reviewer's day in a real browser: log in, filter, search by a contact's phone, claim, approve."""
+
+import pytest
+
+from orders.choices import ReviewStatus
+from orders.models import Order, ReviewEvent
+from tests.factories import ReviewerFactory, pushed_order
+
+# serialized_rollback: the live server needs committed rows, and the flush afterwards must not
+# take the migrated roles with it.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+PASSWORD = "correct horse battery staple"
+
+
+def _log_in(page, live_server, user):
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/orders/order/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/orders/order/")
+
+
+def test_reviewer_finds_claims_and_approves_an_order(page, live_server, artifacts_dir):
+    # given
+    target = pushed_order(
+        userAdditional__contactInfo__mobileSpare="13711112222",
+        userAdditional__deviceInfo__brandNewKey="kept",
+        userAdditional__addressBook__size=80,
+    )
+    pushed_order(institution=target.institution)
+    decided = pushed_order(institution=target.institution)
+    Order.objects.filter(pk=decided.pk).update(review_status=ReviewStatus.APPROVED)
+    reviewer = ReviewerFactory()
+
+    # when: log in and filter to pending orders
+    _log_in(page, live_server, reviewer)
+    page.click("#changelist-filter a[href*='review_status__exact=pending']")
+    page.wait_for_url("**review_status__exact=pending**")
+    pending_rows = page.locator("#result_list tbody tr").count()
+
+    # ... search by the second emergency contact's phone, typed as people type it
+    page.fill("#searchbar", "+86 137-1111-2222")
+    page.press("#searchbar", "Enter")
+    page.wait_for_url("**q=**")
+    found = page.locator("#result_list tbody tr")
+    found_count = found.count()
+    found.first.locator("th a").click()
+    page.wait_for_selector("#review")
+
+    # ... claim it, then approve it with a reason
+    page.click("#claim-button")
+    page.wait_for_selector("#decision-form")
+    page.select_option("#decision-form select[name=status]", "approved")
+    page.fill("#decision-form textarea[name=reason]", "Employer confirmed by phone")
+    page.click("#decide-button")
+    page.wait_for_selector("#review-status.status-approved")
+    page.screenshot(path=str(artifacts_dir / "order-page.png"), full_page=True)
+
+    # then
+    assert pending_rows == 2
+    assert found_count == 1
+    assert "brandNewKey" in page.inner_text("#device-extra")
+    assert "80 entries" in page.inner_text("#address-book-section")
+    events = page.locator("#events-section tr.review-event")
+    assert events.count() == 2
+    assert "Employer confirmed by phone" in events.nth(1).inner_text()
+    assert "Approved" in page.inner_text("#review-status")
+    assert list(ReviewEvent.objects.filter(order=target).values_list("kind", "actor")) == [
+        ("claim", reviewer.pk),
+        ("decide", reviewer.pk),
+    ]
+    assert (artifacts_dir / "order-page.png").stat().st_size > 0
+
+
+def test_a_chinese_browser_gets_the_admin_in_chinese(browser, live_server):
+    # given
+    order = pushed_order()
+    reviewer = ReviewerFactory()
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+
+    # when
+    _log_in(page, live_server, reviewer)
+    page.goto(f"{live_server.url}/admin/orders/order/{order.pk}/change/")
+    page.screenshot(path=str((live_server and __import__("pathlib").Path("test-artifacts")) / "order-page-zh.png"))
+    text = page.inner_text("#content")
+    context.close()
+
+    # then
+    assert "推送记录" in text and "紧急联系人" in text
