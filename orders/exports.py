@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 BOM = "\ufeff"
 # OWASP's list: a spreadsheet reads a cell starting with one of these as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST_CHARS = frozenset(FORMULA_PREFIXES)
 
 
 class ExportSource:
@@ -47,7 +48,8 @@ def neutralize(value: str) -> str:
 
 
 def _text(value: Any) -> Any:
-    return neutralize(value) if isinstance(value, str) else value
+    # Called for most cells of every row: one set look-up instead of a call and startswith.
+    return f"'{value}" if value.__class__ is str and value[:1] in _FORMULA_FIRST_CHARS else value
 
 
 def _datetime(value) -> str:

@@ -1,5 +1,6 @@
 """Fixtures shared by every test module."""
 
+import importlib
 import json
 
 import pytest
@@ -34,3 +35,23 @@ def push(api_client, institution):
         )
 
     return send
+
+
+@pytest.fixture
+def roles(transactional_db):
+    """The `reviewer` and `analyst` groups of orders/migrations/0002_roles.py.
+
+    A transactional test starts from whatever the previous one's flush left: the
+    permissions come back (post_migrate) but the migrated groups do not.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    role_permissions = importlib.import_module("orders.migrations.0002_roles").ROLES
+    for name, dotted in role_permissions.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.set(
+            [
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+                for app_label, codename in (item.split(".") for item in dotted)
+            ]
+        )

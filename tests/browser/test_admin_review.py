@@ -6,9 +6,8 @@ from orders.choices import ReviewStatus
 from orders.models import Order, ReviewEvent
 from tests.factories import ReviewerFactory, pushed_order
 
-# serialized_rollback: the live server needs committed rows, and the flush afterwards must not
-# take the migrated roles with it.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# The live server needs committed rows; `roles` puts back the groups an earlier flush removed.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("roles")]
 
 PASSWORD = "correct horse battery staple"
 
@@ -73,7 +72,7 @@ def test_reviewer_finds_claims_and_approves_an_order(page, live_server, artifact
     assert (artifacts_dir / "order-page.png").stat().st_size > 0
 
 
-def test_a_chinese_browser_gets_the_admin_in_chinese(browser, live_server):
+def test_a_chinese_browser_gets_the_admin_in_chinese(browser, live_server, artifacts_dir):
     # given
     order = pushed_order()
     reviewer = ReviewerFactory()
@@ -83,9 +82,10 @@ def test_a_chinese_browser_gets_the_admin_in_chinese(browser, live_server):
     # when
     _log_in(page, live_server, reviewer)
     page.goto(f"{live_server.url}/admin/orders/order/{order.pk}/change/")
-    page.screenshot(path=str((live_server and __import__("pathlib").Path("test-artifacts")) / "order-page-zh.png"))
+    page.screenshot(path=str(artifacts_dir / "order-page-zh.png"), full_page=True)
     text = page.inner_text("#content")
     context.close()
 
     # then
-    assert "推送记录" in text and "紧急联系人" in text
+    assert "推送记录" in text
+    assert "紧急联系人" in text

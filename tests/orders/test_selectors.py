@@ -216,8 +216,12 @@ def test_dossier_of_a_bare_order_has_empty_sections():
     dossier = selectors.order_dossier(order_id=order.pk)
 
     # then
-    assert dossier.device is None and dossier.device_rows == [] and dossier.employer is None
-    assert dossier.contacts == [] and dossier.address_book == [] and dossier.push_history == []
+    assert dossier.device is None
+    assert dossier.device_rows == []
+    assert dossier.employer is None
+    assert dossier.contacts == []
+    assert dossier.address_book == []
+    assert dossier.push_history == []
 
 
 def test_dossier_of_a_missing_order_is_none():

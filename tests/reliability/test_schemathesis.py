@@ -2,7 +2,9 @@
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -25,6 +27,16 @@ CHECKS = [
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application()).include(path="/api/v1/user-additional/")
 
 
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """Requests run in the test's transaction: like Django's test client, do not let them close its connection."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @schema.parametrize()
 @settings(
     max_examples=50,
@@ -43,8 +55,9 @@ def test_push_answers_stay_inside_the_schema(case, institution):
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 @pytest.mark.django_db
+# Not strict: a strict XPASS crashes schemathesis' pytest plugin (INTERNALERROR) and would end the whole run.
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,
     reason="known defect, reported to the lead: the 400 bodies list codes (blank, invalid...) and attrs that the "
     "generated PushUserAdditionalInfoValidationError schema does not enumerate, because drf-spectacular cannot "
     "resolve intake.serializers.ProtocolField/AddressBookField; remove this mark once they are annotated",
