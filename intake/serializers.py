@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty
@@ -24,6 +25,13 @@ from orders.normalizers import NormalizationError
 Normalizer = Callable[[Any], Any]
 
 
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}],
+        "nullable": True,
+        "description": 'The protocol sends strings; numbers are read as their text, "" and null as unknown.',
+    }
+)
 class ProtocolField(serializers.Field):
     """A field of the protocol: a string (or number) that a normalizer interprets.
 
@@ -155,6 +163,22 @@ class DeviceInfoSerializer(ProtocolSectionSerializer):
         return attrs
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "maxItems": 20000,
+        "items": {
+            "oneOf": [
+                {"type": "string", "description": '"name_phone", split on the last "_"'},
+                {
+                    "type": "object",
+                    "properties": {"name": {"type": "string", "nullable": True}, "phone": {"type": "string"}},
+                    "required": ["phone"],
+                },
+            ]
+        },
+    }
+)
 class AddressBookField(serializers.Field):
     """`phoneList`: validated in one pass of plain Python; errors keyed by item index."""
 
@@ -279,3 +303,25 @@ class PushAnswerSerializer(serializers.Serializer):
     orderNo = serializers.CharField()
     status = serializers.ChoiceField(choices=["accepted", "duplicate"])
     receivedAt = serializers.DateTimeField(help_text="When the order was first accepted.")
+
+
+class ErrorItemSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable reason, e.g. required, invalid, blank, order_conflict.")
+    detail = serializers.CharField(help_text="Human-readable reason.")
+    attr = serializers.CharField(
+        allow_null=True,
+        help_text="Dotted path of the offending field as sent, list indexes as segments "
+        "(userAdditional.addressBook.phoneList.3); null when the error is about the whole body.",
+    )
+
+
+class ErrorResponseSerializer(serializers.Serializer):
+    """The contract's error body (the drf-standardized-errors format), for the OpenAPI schema.
+
+    The push's paths and codes come from the protocol's own rules (indexes into
+    the address book, contract-specific codes), so they are documented as text
+    rather than enumerated.
+    """
+
+    type = serializers.ChoiceField(choices=["validation_error", "client_error", "server_error"])
+    errors = ErrorItemSerializer(many=True)

@@ -18,7 +18,7 @@ from intake import services
 from intake.authentication import InstitutionTokenAuthentication, IsActiveInstitution
 from intake.errors import PayloadTooLarge
 from intake.models import Institution, PushOutcome
-from intake.serializers import PushAnswerSerializer, PushSerializer
+from intake.serializers import ErrorResponseSerializer, PushAnswerSerializer, PushSerializer
 from intake.throttling import InstitutionRateThrottle
 from orders.choices import Door
 
@@ -69,9 +69,14 @@ class PushView(APIView):
         responses={
             201: OpenApiResponse(PushAnswerSerializer, description="Accepted: the order is stored."),
             200: OpenApiResponse(PushAnswerSerializer, description="Identical retry: nothing new was written."),
-            409: OpenApiResponse(description="Same orderNo, different content: the stored order is unchanged."),
-            413: OpenApiResponse(description="Body larger than the limit."),
-            503: OpenApiResponse(description="Database unavailable: nothing was written."),
+            400: OpenApiResponse(
+                ErrorResponseSerializer, description="Malformed JSON or invalid payload: every problem, by path."
+            ),
+            409: OpenApiResponse(
+                ErrorResponseSerializer, description="Same orderNo, different content: the stored order is unchanged."
+            ),
+            413: OpenApiResponse(ErrorResponseSerializer, description="Body larger than the limit."),
+            503: OpenApiResponse(ErrorResponseSerializer, description="Database unavailable: nothing was written."),
         },
         examples=[OpenApiExample("iOS office worker", value=_EXAMPLE, request_only=True)],
         tags=["push"],

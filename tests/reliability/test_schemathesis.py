@@ -55,13 +55,6 @@ def test_push_answers_stay_inside_the_schema(case, institution):
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 @pytest.mark.django_db
-# Not strict: a strict XPASS crashes schemathesis' pytest plugin (INTERNALERROR) and would end the whole run.
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect, reported to the lead: the 400 bodies list codes (blank, invalid...) and attrs that the "
-    "generated PushUserAdditionalInfoValidationError schema does not enumerate, because drf-spectacular cannot "
-    "resolve intake.serializers.ProtocolField/AddressBookField; remove this mark once they are annotated",
-)
 def test_push_error_bodies_match_the_documented_schema(case, institution):
     case.call_and_validate(
         headers={"Authorization": f"Bearer {institution.api_token}"}, checks=[response_schema_conformance]
