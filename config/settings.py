@@ -290,9 +290,12 @@ if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
     AXES_IPWARE_PROXY_COUNT = env_int("AXES_IPWARE_PROXY_COUNT", 1)
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
-# The cache shared by every process: rate-limit counters (database cache by default).
+# The cache shared by every process (database cache by default).
 CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL"))}
-PUSH_RATE_LIMIT_CACHE = "default"
+# Where rate-limit counters live: with CACHE_URL set (Redis), in that cache, whose
+# INCR is atomic; otherwise in the database's own counter table (intake.PushRateWindow),
+# one atomic upsert per push instead of the database cache's six statements.
+PUSH_RATE_LIMIT_CACHE = "default" if os.environ.get("CACHE_URL") else None
 # Pushes per minute per institution on both doors, unless the institution sets its own.
 PUSH_RATE_LIMIT_PER_MINUTE = env_int("PUSH_RATE_LIMIT_PER_MINUTE", 600)
 

@@ -124,3 +124,25 @@ class PushLog(models.Model):
     @property
     def body_text(self) -> str:
         return bytes(self.body).decode("utf-8", errors="replace") if self.body is not None else ""
+
+
+class PushRateWindow(models.Model):
+    """How many pushes an institution made in one minute: the rate limit's shared counter.
+
+    Used when no cache server is configured: every process of every server counts
+    in the same row, atomically (one upsert), so the limit holds across workers.
+    """
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+")
+    minute = models.BigIntegerField(help_text="Unix time // 60.")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("push rate window")
+        verbose_name_plural = _("push rate windows")
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "minute"], name="pushratewindow_unique_minute"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.institution_id}@{self.minute}: {self.count}"

@@ -1,10 +1,10 @@
 """Abuse controls: per-institution push rate limits (both doors) and the admin login lockout backend.
 
-The rate limit is a fixed one-minute window counted in the cache named by
-`PUSH_RATE_LIMIT_CACHE` (the `CACHE_URL` cache), so every worker process of
-every server shares one count per institution. With Redis the increment is
-atomic; with the default database cache two exactly simultaneous pushes can
-be counted once, which lets a flood through by at most the number of workers.
+The rate limit is a fixed one-minute window, counted where every worker process
+of every server sees the same number: in the cache named by
+`PUSH_RATE_LIMIT_CACHE` when a cache server is configured (`CACHE_URL`, Redis,
+whose INCR is atomic), otherwise in the database's `PushRateWindow` table by one
+atomic upsert.
 """
 
 import logging
@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.core.cache import caches
+from django.db import DatabaseError, connection
 from rest_framework.throttling import BaseThrottle
 
-from intake.models import Institution
+from intake.models import Institution, PushRateWindow
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +65,13 @@ def rate_limit_consume(*, institution: Institution, clock: Callable[[], float] |
     now = (clock or _now)()
     window = int(now // WINDOW_SECONDS)
     retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
-    key = f"push-rate:{institution.pk}:{window}"
-    cache = caches[settings.PUSH_RATE_LIMIT_CACHE]
     try:
-        count = _increment(cache, key)
+        if settings.PUSH_RATE_LIMIT_CACHE:
+            count = _increment(caches[settings.PUSH_RATE_LIMIT_CACHE], f"push-rate:{institution.pk}:{window}")
+        else:
+            count = _increment_in_database(institution.pk, window)
+    except DatabaseError:
+        raise  # the database is down: the push is answered 503 further on, not let through
     except Exception:  # any cache backend's own errors: fail open, loudly
         logger.exception("Rate-limit cache unavailable; push allowed without counting")
         return RateLimitDecision(True, limit, 0, retry_after)
@@ -87,6 +91,28 @@ def _increment(cache, key: str) -> int:
         if cache.add(key, 1, timeout=2 * WINDOW_SECONDS):
             return 1
         return cache.incr(key)  # another process created it first
+
+
+def _increment_in_database(institution_id: int, minute: int) -> int:
+    """Count one push in the institution's row for this minute; one statement, atomic.
+
+    Django has no upsert that returns the updated value, hence the SQL (valid on
+    PostgreSQL and SQLite 3.35+). The first push of a minute also drops the
+    institution's older rows, so the table holds about one row per institution.
+    """
+    table = connection.ops.quote_name(PushRateWindow._meta.db_table)
+    count = connection.ops.quote_name("count")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (institution_id, minute, {count}) VALUES (%s, %s, 1) "
+            f"ON CONFLICT (institution_id, minute) DO UPDATE SET {count} = {table}.{count} + 1 "
+            f"RETURNING {count}",
+            [institution_id, minute],
+        )
+        (value,) = cursor.fetchone()
+    if value == 1:
+        PushRateWindow.objects.filter(institution_id=institution_id, minute__lt=minute - 1).delete()
+    return value
 
 
 class InstitutionRateThrottle(BaseThrottle):

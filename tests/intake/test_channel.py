@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from intake import crypto, services
 from intake.models import PushLog, PushOutcome
+from intake.throttling import rate_limit_consume
 from orders.choices import Door
 from orders.models import AddressBookEntry, Contact, Device, Employer, Order
 from tests.factories import InstitutionFactory, PushPayloadFactory, sample
@@ -711,8 +712,10 @@ def test_refusal_costs_two_queries(client, institution, django_assert_num_querie
 
 
 @pytest.mark.django_db
-def test_channel_push_costs_the_same_queries_as_rest(client, institution, push):
-    # given
+def test_channel_push_costs_the_same_queries_as_rest(client, institution, push, monkeypatch):
+    # given a rate-limit minute already open, so both pushes count alike
+    monkeypatch.setattr("intake.throttling._now", lambda: 1_800_000_010.0)
+    rate_limit_consume(institution=institution)
     rest_payload, channel_payload = PushPayloadFactory(), PushPayloadFactory()
     # when
     with CaptureQueriesContext(connection) as rest_queries:

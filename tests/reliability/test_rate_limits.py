@@ -76,8 +76,10 @@ def test_a_limit_of_zero_refuses_everything(clock):
 
 
 @pytest.mark.django_db
-def test_a_broken_cache_lets_pushes_through_and_says_so(monkeypatch, caplog, clock):
-    # given
+def test_a_broken_cache_lets_pushes_through_and_says_so(monkeypatch, caplog, clock, settings):
+    # given a cache server configured for the counters, and down
+    settings.PUSH_RATE_LIMIT_CACHE = "default"
+
     class BrokenCache:
         def incr(self, *args, **kwargs):
             raise ConnectionError("cache down")
@@ -92,6 +94,45 @@ def test_a_broken_cache_lets_pushes_through_and_says_so(monkeypatch, caplog, clo
     # then
     assert decision.allowed
     assert "Rate-limit cache unavailable" in caplog.text
+
+
+@pytest.mark.django_db
+def test_without_a_cache_server_one_atomic_statement_counts_a_push(clock, settings, django_assert_num_queries):
+    # given no CACHE_URL: counters live in the database's own table
+    assert settings.PUSH_RATE_LIMIT_CACHE is None
+    institution = InstitutionFactory(rate_limit_per_minute=5)
+    rate_limit_consume(institution=institution)
+
+    # when a second push of the same minute is counted
+    with django_assert_num_queries(1):
+        decision = rate_limit_consume(institution=institution)
+
+    # then
+    assert (decision.allowed, decision.count) == (True, 2)
+
+
+@pytest.mark.django_db
+def test_a_new_minute_drops_the_old_counters(clock):
+    from intake.models import PushRateWindow
+
+    institution = InstitutionFactory()
+    for offset in (0, 60, 120):
+        clock["value"] = NOW + offset
+        rate_limit_consume(institution=institution)
+
+    assert sorted(PushRateWindow.objects.values_list("count", flat=True)) == [1, 1]
+
+
+@pytest.mark.django_db
+def test_a_configured_cache_counts_the_pushes(clock, settings):
+    # given a cache server (memory here) configured for the counters
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rl"}}
+    settings.PUSH_RATE_LIMIT_CACHE = "default"
+    institution = InstitutionFactory(rate_limit_per_minute=2)
+
+    decisions = [rate_limit_consume(institution=institution).allowed for _ in range(3)]
+
+    assert decisions == [True, True, False]
 
 
 @pytest.mark.django_db
