@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
-from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -223,6 +223,62 @@ class PhoneLink:
     other_applicant: str
 
 
+_LOOKUP_SQL_CACHE: dict[tuple, str] = {}
+
+
+def _lookup_sql(shape: tuple[tuple[str, ...], int, int]) -> str:
+    """The one UNION ALL statement of `Lookups`, for a shape (which identifiers, how many phones).
+
+    Written as SQL and built once per shape: composing the same five-part union
+    with the ORM on every push cost more than the database took to answer it.
+    Each part is a subquery with its own ORDER BY and LIMIT, which PostgreSQL
+    and SQLite both accept, so both give the same capped answer. Every part
+    goes through an index on a normalized number or identifier and excludes the
+    order itself and the orders of the same applicant phone. Identifier column
+    names come from DEVICE_IDENTIFIERS, never from input.
+    """
+    if shape not in _LOOKUP_SQL_CACHE:
+        identifiers, phone_count, contact_count = shape
+        q = connection.ops.quote_name
+        order, device, contact, book = (q(model._meta.db_table) for model in (Order, Device, Contact, AddressBookEntry))
+        others = "{order_id} <> %s AND o.user_phone <> %s"
+        parts = [
+            f"SELECT '{name}' AS kind, d.order_id AS order_id, '' AS phone, o.user_phone AS applicant "
+            f"FROM {device} d JOIN {order} o ON o.id = d.order_id "
+            f"WHERE d.{q(name)} = %s AND d.{q(name)} <> '' AND {others.format(order_id='d.order_id')} "
+            f"ORDER BY d.order_id DESC LIMIT %s"
+            for name in identifiers
+        ]
+        parts.append(
+            f"SELECT 'contact' AS kind, c.order_id AS order_id, c.mobile AS phone, o.user_phone AS applicant "
+            f"FROM {contact} c JOIN {order} o ON o.id = c.order_id "
+            f"WHERE c.mobile IN ({', '.join(['%s'] * phone_count)}) AND {others.format(order_id='c.order_id')} "
+            f"ORDER BY c.order_id DESC LIMIT %s"
+        )
+        parts.append(
+            f"SELECT DISTINCT 'book' AS kind, b.order_id AS order_id, b.phone_digits AS phone, "
+            f"o.user_phone AS applicant FROM {book} b JOIN {order} o ON o.id = b.order_id "
+            f"WHERE b.phone_digits = %s AND {others.format(order_id='b.order_id')} "
+            f"ORDER BY b.order_id DESC LIMIT %s"
+        )
+        applicants = (
+            f"SELECT 'applicant' AS kind, o.id AS order_id, o.user_phone AS phone, o.user_phone AS applicant "
+            f"FROM {order} o WHERE o.user_phone IN ({{phones}}) AND {others.format(order_id='o.id')} "
+            f"ORDER BY o.id DESC LIMIT %s"
+        )
+        if contact_count:
+            parts.append(applicants.format(phones=", ".join(["%s"] * contact_count)))
+        parts.append(
+            applicants.format(
+                phones=f"SELECT own.phone_digits FROM {book} own WHERE own.order_id = %s AND own.is_mobile = %s"
+            )
+        )
+        _LOOKUP_SQL_CACHE[shape] = " UNION ALL ".join(
+            f"SELECT * FROM ({part}) AS part{index}" for index, part in enumerate(parts)
+        )
+    return _LOOKUP_SQL_CACHE[shape]
+
+
 class Lookups:
     """Cross-order look-ups for one order, run together as one UNION ALL statement on first use.
 
@@ -240,90 +296,25 @@ class Lookups:
         self.facts = facts
         self.limit = config.linked_limit
 
-    def _others(self, queryset: QuerySet, order_path: str) -> QuerySet:
-        prefix = f"{order_path}__" if order_path else ""
-        return queryset.exclude(**{f"{prefix}pk": self.facts.order_id}).exclude(
-            **{f"{prefix}user_phone": self.facts.user_phone}
-        )
-
-    def _part(self, queryset: QuerySet, kind: str, *, order: str, phone, other_phone: str, limit: int) -> QuerySet:
-        """Rows (kind, order id, the number that relates them, the other applicant's phone)."""
-        part = (
-            queryset.annotate(
-                link_kind=Value(kind, output_field=CharField()),
-                link_order=F(order),
-                link_phone=phone,
-                link_applicant=F(other_phone),
-            )
-            .order_by()
-            .values_list("link_kind", "link_order", "link_phone", "link_applicant")
-        )
-        if connection.features.supports_slicing_ordering_in_compound:
-            part = part.order_by("-link_order")[:limit]
-        return part
-
     @cached_property
     def _rows(self) -> dict[str, list[tuple[int, str, str]]]:
         facts, limit = self.facts, self.limit
-        parts = [
-            # The explicit `<> ''` lets the database use the partial index on the identifier.
-            self._part(
-                self._others(Device.objects.filter(**{name: value}).exclude(**{name: ""}), "order"),
-                name,
-                order="order_id",
-                phone=Value(""),
-                other_phone="order__user_phone",
-                limit=limit,
-            )
-            for name, value in facts.device_identifiers.items()
-        ]
-        phones = {facts.user_phone, *facts.contact_mobiles}
-        parts.append(
-            self._part(
-                self._others(Contact.objects.filter(mobile__in=phones), "order"),
-                "contact",
-                order="order_id",
-                phone=F("mobile"),
-                other_phone="order__user_phone",
-                limit=limit * len(phones),
-            )
-        )
-        parts.append(
-            self._part(
-                self._others(AddressBookEntry.objects.filter(phone_digits=facts.user_phone), "order").distinct(),
-                "book",
-                order="order_id",
-                phone=F("phone_digits"),
-                other_phone="order__user_phone",
-                limit=limit,
-            )
-        )
-        if facts.contacts:
-            parts.append(
-                self._part(
-                    self._others(Order.objects.filter(user_phone__in=facts.contact_mobiles), ""),
-                    "applicant",
-                    order="pk",
-                    phone=F("user_phone"),
-                    other_phone="user_phone",
-                    limit=limit,
-                )
-            )
-        own_book = AddressBookEntry.objects.filter(order_id=facts.order_id, is_mobile=True).values("phone_digits")
-        parts.append(
-            self._part(
-                self._others(Order.objects.filter(user_phone__in=Subquery(own_book)), ""),
-                "applicant",
-                order="pk",
-                phone=F("user_phone"),
-                other_phone="user_phone",
-                limit=limit,
-            )
-        )
+        phones = sorted({facts.user_phone, *facts.contact_mobiles})
+        contact_mobiles = sorted(facts.contact_mobiles)
+        shape = (tuple(facts.device_identifiers), len(phones), len(contact_mobiles))
+        params: list = []
+        for value in facts.device_identifiers.values():
+            params += [value, facts.order_id, facts.user_phone, limit]
+        params += [*phones, facts.order_id, facts.user_phone, limit * len(phones)]
+        params += [facts.user_phone, facts.order_id, facts.user_phone, limit]
+        if contact_mobiles:
+            params += [*contact_mobiles, facts.order_id, facts.user_phone, limit]
+        params += [facts.order_id, True, facts.order_id, facts.user_phone, limit]
         rows = defaultdict(list)
-        first, *rest = parts
-        for kind, order_id, phone, other_applicant in first.union(*rest, all=True):
-            rows[kind].append((order_id, phone, other_applicant))
+        with connection.cursor() as cursor:
+            cursor.execute(_lookup_sql(shape), params)
+            for kind, order_id, phone, other_applicant in cursor.fetchall():
+                rows[kind].append((order_id, phone, other_applicant))
         for found in rows.values():
             found.sort(key=lambda row: (-row[0], row[1]))
         return rows
