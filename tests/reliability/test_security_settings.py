@@ -29,6 +29,8 @@ PRODUCTION = {
 def _run(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, **PRODUCTION}
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    # Set by the browser tests for Playwright's event loop; never part of a deployment.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, check=False
     )
