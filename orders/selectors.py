@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import get_language
 
 from intake.models import PushLog
-from orders.models import AddressBookEntry, Contact, Device, Employer, Order, ReviewEvent
+from orders.choices import RiskSeverity
+from orders.models import AddressBookEntry, Contact, Device, Employer, Order, ReviewEvent, RiskSignal
 from orders.normalizers import phone_digits
+from orders.risk import SIGNAL_CODES, SIGNALS
 
 ADDRESS_BOOK_PREVIEW = 50
 PUSH_HISTORY_LIMIT = 20
@@ -94,6 +97,50 @@ class PushHistoryItem:
     body_pretty: str
 
 
+@dataclass(frozen=True)
+class RiskSignalItem:
+    """One signal on the order page; its label and reason follow the language active when it is shown."""
+
+    signal: RiskSignal
+    linked_orders: list[Order]
+
+    @property
+    def code(self) -> str:
+        return self.signal.code
+
+    @property
+    def label(self) -> str:
+        known = SIGNALS.get(self.signal.code)
+        return known.label if known else self.signal.code
+
+    @property
+    def reason(self) -> str:
+        chinese = (get_language() or "").startswith("zh")
+        return self.signal.reason_zh if chinese else self.signal.reason_en
+
+
+# Most severe first, then in the order the signals are registered (orders.risk.SIGNALS).
+_SEVERITY_RANK = {RiskSeverity.HIGH: 0, RiskSeverity.MEDIUM: 1, RiskSeverity.LOW: 2}
+
+
+def _signal_sort_key(signal: RiskSignal) -> tuple[int, int, str]:
+    registered = SIGNAL_CODES.index(signal.code) if signal.code in SIGNAL_CODES else len(SIGNAL_CODES)
+    return _SEVERITY_RANK.get(signal.severity, len(_SEVERITY_RANK)), registered, signal.code
+
+
+def order_risk_signals(*, order_id: int) -> list[RiskSignalItem]:
+    """The order's risk signals with their linked orders: two queries, however many signals and links."""
+    linked = (
+        Order.objects.select_related("institution")
+        .only("pk", "order_no", "review_status", "received_at", "institution__code")
+        .order_by("received_at", "pk")
+    )
+    signals = RiskSignal.objects.filter(order_id=order_id).prefetch_related(
+        Prefetch("linked_orders", queryset=linked, to_attr="linked_list")
+    )
+    return [RiskSignalItem(signal, signal.linked_list) for signal in sorted(signals, key=_signal_sort_key)]
+
+
 @dataclass
 class OrderDossier:
     """Everything pushed for one order and its review trail, as the order page shows it."""
@@ -108,6 +155,7 @@ class OrderDossier:
     address_book_count: int
     push_history: list[PushHistoryItem]
     events: list[ReviewEvent] = field(default_factory=list)
+    risk_signals: list[RiskSignalItem] = field(default_factory=list)
 
     @property
     def address_book_truncated(self) -> bool:
@@ -155,4 +203,5 @@ def order_dossier(*, order_id: int, address_book_limit: int = ADDRESS_BOOK_PREVI
             .select_related("actor", "from_assignee", "to_assignee")
             .order_by("created_at", "id")
         ),
+        risk_signals=order_risk_signals(order_id=order.pk),
     )
