@@ -8,39 +8,60 @@ from rest_framework.permissions import BasePermission
 from intake import crypto
 from intake.models import Institution
 
-_INVALID = "Invalid or revoked API token."
 # Compared against when the token id is unknown, so both failures cost the same.
 _DUMMY_HASH = crypto.token_hash("not-a-token")
 
 
-class InstitutionTokenAuthentication(BaseAuthentication):
-    """Looks the institution up by the token's public id, then compares the secret's hash.
+class BearerTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <id>.<secret>`: look the holder up by the public id, compare the secret's hash.
 
-    Every failure gives the same answer, so a caller learns nothing about which
-    part was wrong.
+    Every failure gives the same answer, and an unknown id costs the same hash
+    comparison as a known one, so a caller learns nothing about which part was
+    wrong. Subclasses say where tokens live (`lookup`) and what an accepted one
+    authenticates (`accept`).
     """
 
     keyword = b"bearer"
+    invalid_message = "Invalid or revoked API token."
+
+    def lookup(self, token_id: str) -> tuple[object, str] | None:
+        """The token's holder and stored hash, or None when the id is unknown."""
+        raise NotImplementedError
+
+    def accept(self, holder) -> tuple:
+        """DRF's (user, auth) for a holder whose secret matched."""
+        raise NotImplementedError
 
     def authenticate(self, request):
         parts = get_authorization_header(request).split()
         if not parts or parts[0].lower() != self.keyword:
             return None
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed(_INVALID)
+            raise exceptions.AuthenticationFailed(self.invalid_message)
         try:
             token = parts[1].decode("ascii")
         except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed(_INVALID) from None
+            raise exceptions.AuthenticationFailed(self.invalid_message) from None
         token_id, _, secret = token.partition(".")
-        institution = Institution.objects.filter(api_token_id=token_id).first() if token_id and secret else None
-        stored_hash = institution.api_token_hash if institution else _DUMMY_HASH
-        if not crypto.token_matches(secret, stored_hash) or institution is None:
-            raise exceptions.AuthenticationFailed(_INVALID)
-        return institution, None
+        found = self.lookup(token_id) if token_id and secret else None
+        holder, stored_hash = found if found else (None, _DUMMY_HASH)
+        if not crypto.token_matches(secret, stored_hash) or holder is None:
+            raise exceptions.AuthenticationFailed(self.invalid_message)
+        return self.accept(holder)
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+
+class InstitutionTokenAuthentication(BearerTokenAuthentication):
+    """An institution's API token (the REST push door)."""
+
+    def lookup(self, token_id):
+        institution = Institution.objects.filter(api_token_id=token_id).first()
+        return (institution, institution.api_token_hash) if institution else None
+
+    def accept(self, institution):
+        return institution, None
 
 
 class IsActiveInstitution(BasePermission):

@@ -9,16 +9,13 @@ from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from intake import crypto
+from intake.authentication import BearerTokenAuthentication
 from orders.models import StaffApiToken
 
 # Staff token ids carry a prefix so that a token pasted in the wrong place is recognisable in logs.
 TOKEN_ID_PREFIX = "st"
-_INVALID = "Invalid, expired or revoked API token."
-# Compared against when the token id is unknown, so every failure costs the same.
-_DUMMY_HASH = crypto.token_hash("not-a-token")
 
 
 @dataclass(frozen=True)
@@ -52,44 +49,31 @@ def staff_api_token_revoke(*, tokens) -> int:
     return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
-class StaffTokenAuthentication(BaseAuthentication):
-    """Looks the token up by its public id, then compares the secret's hash (one query, user joined).
+class StaffTokenAuthentication(BearerTokenAuthentication):
+    """A staff user's personal token (one query, user joined).
 
-    Every failure (unknown id, wrong secret, revoked, expired, user no longer
-    active staff) gives the same 401, so a caller learns nothing about which part
-    was wrong. An institution's push token is simply unknown here.
+    Unknown, wrong, revoked, expired, or held by a user no longer active staff:
+    the same 401. An institution's push token is simply unknown here.
     """
 
-    keyword = b"bearer"
+    invalid_message = "Invalid, expired or revoked API token."
 
-    def authenticate(self, request):
-        parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != self.keyword:
-            return None
-        if len(parts) != 2:
-            raise exceptions.AuthenticationFailed(_INVALID)
-        try:
-            token_text = parts[1].decode("ascii")
-        except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed(_INVALID) from None
-        token_id, _, secret = token_text.partition(".")
-        now = timezone.now()
+    def lookup(self, token_id):
         token = (
             StaffApiToken.objects.select_related("user")
-            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), token_id=token_id, revoked_at__isnull=True)
+            .filter(
+                Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()),
+                token_id=token_id,
+                revoked_at__isnull=True,
+            )
             .first()
-            if token_id and secret
-            else None
         )
-        stored_hash = token.token_hash if token else _DUMMY_HASH
-        if not crypto.token_matches(secret, stored_hash) or token is None:
-            raise exceptions.AuthenticationFailed(_INVALID)
-        if not (token.user.is_active and token.user.is_staff):
-            raise exceptions.AuthenticationFailed(_INVALID)
-        return token.user, token
+        return (token, token.token_hash) if token else None
 
-    def authenticate_header(self, request):
-        return 'Bearer realm="api"'
+    def accept(self, token):
+        if not (token.user.is_active and token.user.is_staff):
+            raise exceptions.AuthenticationFailed(self.invalid_message)
+        return token.user, token
 
 
 class StaffTokenScheme(OpenApiAuthenticationExtension):
