@@ -1,29 +1,30 @@
 """The reviewers' admin: browse, search, open and decide orders; pushed data is read-only to everyone."""
 
-from datetime import datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib.admin.views.main import ERROR_FLAG, PAGE_VAR
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.formats import number_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from orders import selectors, services
+from orders import queries, selectors, services
 from orders.admin_export import CsvExportAdminMixin
+from orders.admin_risk import RiskFlagsAdminMixin, risk_flags_column
 from orders.choices import ReviewStatus
+from orders.filters import OrderFilterSet
 from orders.models import (
     AddressBookEntry,
     Contact,
@@ -34,8 +35,10 @@ from orders.models import (
     ReviewEvent,
 )
 from orders.pii import can_view_personal_data, mask_phone, personal_data_access_record, phone_for
+from orders.risk import signal_choices
 
 MAX_ASSIGN_AT_ONCE = 500
+_ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # --- Counting without COUNT(*) ----------------------------------------------------------------
 
@@ -160,7 +163,7 @@ class FilterSetChoicesFilter(FilterSetListFilter):
         self.parameters = (self.parameter_name,)
         super().__init__(request, params, model, model_admin)
 
-    def choices_for(self, request) -> list[tuple[str, str]]:
+    def choices_for(self) -> list[tuple[str, str]]:
         field = OrderFilterSet.base_filters[self.parameter_name].field
         return [(str(value), str(label)) for value, label in field.choices if str(value) != ""]
 
@@ -174,16 +177,12 @@ class FilterSetChoicesFilter(FilterSetListFilter):
             "query_string": changelist.get_query_string(remove=[self.parameter_name]),
             "display": _("All"),
         }
-        for value, label in self.choices_for(self.request):
+        for value, label in self.choices_for():
             yield {
                 "selected": selected == value,
                 "query_string": changelist.get_query_string({self.parameter_name: value}),
                 "display": label,
             }
-
-    @property
-    def request(self):
-        return None
 
 
 class TriStateChoicesFilter(FilterSetChoicesFilter):
@@ -191,7 +190,7 @@ class TriStateChoicesFilter(FilterSetChoicesFilter):
 
     _spellings = {"1": "true", "0": "false", "null": "unknown"}
 
-    def choices_for(self, request):
+    def choices_for(self):
         return [("true", _("Yes")), ("false", _("No")), ("unknown", _("Unknown"))]
 
     def selected_value(self):
@@ -249,12 +248,10 @@ class FilterSetRangeFilter(FilterSetListFilter):
 
 
 class InstitutionFilter(FilterSetChoicesFilter):
+    """By institution code, as the API takes it; its choices cost one query, only when the sidebar is drawn."""
+
     title = _("institution")
     parameter_name = "institution"
-
-    def choices_for(self, request):
-        # By code, as the API takes it; one query, only when the sidebar is drawn.
-        return [(code, f"{code} ({name})") for code, name in selectors.institution_choices()]
 
 
 class ReceivedFilter(FilterSetRangeFilter):
@@ -279,15 +276,17 @@ class LoanAmountFilter(FilterSetRangeFilter):
     input_step = "1"
 
     def help_text(self):
-        shown = []
-        for value in (self.used_parameters.get(name) for name in self.parameters):
-            if value is not None and value.isascii() and value.isdigit():
-                shown.append("¥" + number_format(Decimal(value) / 100, decimal_pos=2, force_grouping=True))
-            else:
-                shown.append("…")
-        if self.used_parameters:
-            return gettext("In fen (100 fen = 1 yuan): %(low)s to %(high)s.") % {"low": shown[0], "high": shown[1]}
-        return gettext("In fen (100 fen = 1 yuan).")
+        if not self.used_parameters:
+            return gettext("In fen: 100 fen = 1 yuan.")
+        # Echo the bounds in yuan, so a missing or extra zero is seen before it is trusted.
+        low, high = (self._yuan(self.used_parameters.get(name)) for name in self.parameters)
+        return gettext("In fen: from %(low)s to %(high)s yuan.") % {"low": low, "high": high}
+
+    @staticmethod
+    def _yuan(fen: str | None) -> str:
+        if fen is None or not (fen.isascii() and fen.isdigit()):
+            return "-"
+        return number_format(Decimal(fen) / 100, decimal_pos=2, force_grouping=True)
 
 
 class OsTypeFilter(FilterSetChoicesFilter):
@@ -314,7 +313,7 @@ class RiskFlagFilter(FilterSetChoicesFilter):
     title = _("risk signal")
     parameter_name = "risk_flag"
 
-    def choices_for(self, request):
+    def choices_for(self):
         return signal_choices()  # labels in the language of this request
 
 
@@ -328,37 +327,26 @@ class UserPhoneFilter(FilterSetInputFilter):
     parameter_name = "user_phone"
 
 
-def _filterset_list_filters() -> list:
-    """A sidebar filter for every parameter of `OrderFilterSet`, so no parameter of the shared
-    query string falls through to the admin's own field lookups (with other meanings)."""
-    explicit = [
-        InstitutionFilter,
-        ReceivedFilter,
-        LoanAmountFilter,
-        OsTypeFilter,
-        RootFilter,
-        SimulatorFilter,
-        ReviewStatusFilter,
-        # `risk_flag` joins OrderFilterSet with the API's filter; until then the admin's own filter
-        # (same parameter, same codes) stands in.
-        RiskFlagFilter if "risk_flag" in OrderFilterSet.base_filters else RiskFlagListFilter,
-        OrderNoFilter,
-        UserPhoneFilter,
-    ]
-    covered = {name for list_filter in explicit for name in _parameters_of(list_filter)}
-    # A parameter added to the FilterSet later gets a plain input until it is given a better widget.
+def with_every_filterset_parameter(list_filter: list) -> list:
+    """`list_filter` plus a plain input for each `OrderFilterSet` parameter it does not cover yet.
+
+    Any parameter of the shared query string then goes through the FilterSet:
+    none falls through to the admin's own field lookups, which would read it
+    differently (or refuse it).
+    """
+    covered = {name for item in list_filter if isinstance(item, type) for name in _parameters_of(item)}
     later = [
         type(f"{name.title().replace('_', '')}Filter", (FilterSetInputFilter,), {"title": name, "parameter_name": name})
         for name in OrderFilterSet.base_filters
         if name not in covered
     ]
-    return [*explicit, *later]
+    return [*list_filter, *later]
 
 
-def _parameters_of(list_filter) -> tuple[str, ...]:
-    if issubclass(list_filter, FilterSetListFilter):
-        return list_filter.parameters or (list_filter.parameter_name,)
-    return (list_filter.parameter_name,)
+def _parameters_of(list_filter: type) -> tuple[str, ...]:
+    if issubclass(list_filter, FilterSetRangeFilter):
+        return list_filter.parameters
+    return (getattr(list_filter, "parameter_name", ""),)
 
 
 class OrderNumberFilter(admin.ListFilter):
@@ -460,7 +448,7 @@ class AssignForm(forms.Form):
 
 
 @admin.register(Order)
-class OrderAdmin(CsvExportAdminMixin, ReadOnlyAdmin):
+class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
     # Plain lists, so later features (risk signals) can add a column or a filter by name.
     list_display = [
         "order_no",
@@ -471,21 +459,29 @@ class OrderAdmin(CsvExportAdminMixin, ReadOnlyAdmin):
         "os_kind",
         "is_root",
         "is_simulator",
+        risk_flags_column,
         "address_book_count",
         "review_status",
         "assigned_to",
     ]
-    list_filter = [
-        "institution",
-        ReceivedDateRangeFilter,
-        LoanAmountRangeFilter,
-        "device__os_kind",
-        "device__is_root",
-        "device__is_simulator",
-        HasEmployerFilter,
-        "review_status",
-        AssigneeFilter,
-    ]
+    # Every parameter of the shared FilterSet (the API's and the exports' names and values), plus
+    # two that only reviewers need.
+    list_filter = with_every_filterset_parameter(
+        [
+            InstitutionFilter,
+            ReceivedFilter,
+            LoanAmountFilter,
+            OsTypeFilter,
+            RootFilter,
+            SimulatorFilter,
+            HasEmployerFilter,
+            ReviewStatusFilter,
+            AssigneeFilter,
+            RiskFlagFilter,
+            OrderNoFilter,
+            UserPhoneFilter,
+        ]
+    )
     list_select_related = ["institution", "device", "assigned_to"]
     # The search box needs a name here; the matching itself is `selectors.order_search`.
     search_fields = ["order_no"]

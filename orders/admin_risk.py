@@ -1,9 +1,12 @@
 """Admin building blocks for risk signals: a filter by signal, a flags column and a read-only panel.
 
-Wiring (in `OrderAdmin`): inherit `RiskFlagsAdminMixin` (it annotates the flags
-in `get_queryset`, one correlated subquery, no per-row query), add
-`risk_flags_column` to `list_display`, `RiskFlagListFilter` to `list_filter`
-and `RiskSignalInline` to `inlines`.
+`OrderAdmin` inherits `RiskFlagsAdminMixin` (it annotates the flags in
+`get_queryset`, one correlated subquery, no per-row query) and lists
+`risk_flags_column`. Its filter by signal goes through the shared FilterSet
+(`orders.admin.RiskFlagFilter`, the API's `risk_flag`), and its order page draws
+the signal panel from `selectors.order_risk_signals` in the `risk_signals` block
+of its own template. `RiskFlagListFilter` and `RiskSignalInline` serve admins of
+other models, or a standard change form.
 """
 
 from django.contrib import admin

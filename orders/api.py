@@ -172,7 +172,7 @@ class OrderListView(StaffReadView):
         self._check_page_size(request, errors)
         if errors:
             raise exceptions.ValidationError(errors)
-        page = self.paginate_queryset(orders.select_related("institution", "device"))
+        page = self.paginate_queryset(queries.with_list_columns(orders))
         serializer = self.get_serializer(page, many=True)
         if serializer.context["unmasked"]:
             personal_data_access_record(user=request.user, order_ids=[order.pk for order in page], context="api:list")

@@ -4,16 +4,30 @@ Phone numbers go through `PhoneField`, masked unless the view put
 `unmasked=True` in the serializer context (the user holds the PII permission).
 """
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orders.models import Contact, Device, Employer, Order
 from orders.pii import mask_phone
+from orders.risk import SIGNAL_CODES, risk_flags_of
 
 
 class PhoneField(serializers.CharField):
     def to_representation(self, value):
         text = super().to_representation(value)
         return text if self.context.get("unmasked") else mask_phone(text)
+
+
+@extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=SIGNAL_CODES)))
+class RiskFlagsField(serializers.Field):
+    """The order's risk-signal codes, sorted; read from the `risk_flags` annotation the view's query adds."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(source="*", read_only=True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, order):
+        return risk_flags_of(order)
 
 
 class OrderListSerializer(serializers.ModelSerializer):
@@ -23,6 +37,7 @@ class OrderListSerializer(serializers.ModelSerializer):
     os_kind = serializers.CharField(source="device.os_kind", allow_null=True, default=None)
     is_root = serializers.BooleanField(source="device.is_root", allow_null=True, default=None)
     is_simulator = serializers.BooleanField(source="device.is_simulator", allow_null=True, default=None)
+    risk_flags = RiskFlagsField(help_text="Codes of the order's risk signals, e.g. shared_device.")
 
     class Meta:
         model = Order
@@ -41,6 +56,7 @@ class OrderListSerializer(serializers.ModelSerializer):
             "os_kind",
             "is_root",
             "is_simulator",
+            "risk_flags",
         ]
         read_only_fields = fields
 

@@ -4,25 +4,36 @@ The API (`?format=csv`), the companion endpoints and the admin's button and
 action all come through `export_response`, so masking, CSV-injection
 neutralising and the export log cannot differ between them.
 
-Memory stays flat whatever the row count: rows are tuples from `values_list`
-(related columns joined in the same query, never a query per row), read with
-`.iterator(chunk_size=...)` and written through an echo buffer into a
-`StreamingHttpResponse`, one chunk of rows per write (NetBox's
-`utilities/export.py` pattern).
+Memory stays flat whatever the row count: rows are tuples of the `values_list`
+query (related columns and the risk flags in the same query, never a query per
+row), fetched `chunk_size` at a time through a server-side cursor and written
+into a `StreamingHttpResponse` one chunk per write.
+
+Speed: a chunk is formatted column by column, so the columns that need nothing
+(numbers, fixed vocabularies) are never touched in Python and a text column is
+neutralised cell by cell only when one of its cells starts like a formula; the
+chunk then goes through `csv.writer.writerows` in one call. On PostgreSQL the
+rows are read with psycopg's compiled timestamp loader instead of Django's
+pure-Python one. Profile and before/after figures: issue 6.
 """
 
 import csv
+import io
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import nullcontext
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing, nullcontext
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, connections, transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from psycopg.types.datetime import TimestamptzLoader
 
 from orders import queries
 from orders.choices import ExportKind
@@ -35,6 +46,9 @@ BOM = "\ufeff"
 # OWASP's list: a spreadsheet reads a cell starting with one of these as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FIRST_CHARS = frozenset(FORMULA_PREFIXES)
+# Cells of a column are joined with NUL (which PostgreSQL text cannot hold) to test them all in one regex scan.
+_CELL_JOIN = "\x00"
+_FORMULA_CELL_RE = re.compile(_CELL_JOIN + "[" + re.escape("".join(FORMULA_PREFIXES)) + "]")
 
 
 class ExportSource:
@@ -47,39 +61,59 @@ def neutralize(value: str) -> str:
     return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
 
 
+# Column formatters: each takes one column of a chunk (a tuple of values, None for NULL) and returns
+# the cells to write, in order. The common cells cost no Python function call (inline or C-level work);
+# the per-cell formatter calls of the first version were a quarter of the export's time.
+
+
 def _text(value: Any) -> Any:
-    # Called for most cells of every row: one set look-up instead of a call and startswith.
     return f"'{value}" if value.__class__ is str and value[:1] in _FORMULA_FIRST_CHARS else value
 
 
-def _datetime(value) -> str:
-    return value.astimezone(timezone.get_default_timezone()).isoformat() if value is not None else ""
+def _texts(values: tuple) -> Iterable:
+    """Free text, neutralised. Most columns of most chunks hold no formula-like cell: one C-level join
+    and scan proves it and the column passes untouched. A match (or a cell holding NUL then a formula
+    character) only sends that column through `_text` cell by cell."""
+    if _FORMULA_CELL_RE.search(_CELL_JOIN + _CELL_JOIN.join(filter(None, values))) is None:
+        return values
+    return map(_text, values)
 
 
-def _yuan(fen: int | None) -> str:
-    return "" if fen is None else f"{fen // 100}.{fen % 100:02d}"
+def _datetimes(values: tuple) -> list[str]:
+    """`2024-05-01T09:30:00+08:00`: ISO 8601 in the display time zone, with its offset."""
+    zone = timezone.get_default_timezone()
+    return [value.astimezone(zone).isoformat() if value is not None else "" for value in values]
 
 
-def _boolean(value: bool | None) -> str:
-    return "" if value is None else ("true" if value else "false")
+def _yuans(values: tuple) -> list[str]:
+    """Fen as yuan with two decimals, computed on integers (no float rounding)."""
+    return [f"{fen // 100}.{fen % 100:02d}" if fen is not None else "" for fen in values]
 
 
-def _phone_unmasked(value: str | None) -> str:
-    return neutralize(value) if value else ""
+_BOOLEAN_TEXT = {True: "true", False: "false", None: ""}
 
 
-def _phone_masked(value: str | None) -> str:
-    return neutralize(mask_phone(value)) if value else ""
+def _booleans(values: tuple) -> Iterable[str]:
+    return map(_BOOLEAN_TEXT.__getitem__, values)
 
 
-_PHONE = object()  # formatter marker: masked or not depending on the user
+def _phones_unmasked(values: tuple) -> list[str]:
+    return [neutralize(value) if value else "" for value in values]
+
+
+def _phones_masked(values: tuple) -> list[str]:
+    return [neutralize(mask_phone(value)) if value else "" for value in values]
+
+
+_PHONES = object()  # formatter marker: masked or not depending on the user
 
 
 @dataclass(frozen=True)
 class Column:
     header: str
     lookup: str
-    format: Callable[[Any], Any] | object | None = _text
+    # A column formatter (above); None passes the values to csv as they are (numbers, fixed vocabularies).
+    format: Callable[[tuple], Iterable] | object | None = _texts
 
 
 @dataclass(frozen=True)
@@ -89,34 +123,36 @@ class ExportSpec:
     rows: Callable[[QuerySet[Order]], QuerySet]
 
 
+# `None`: numbers, and text the database constrains (choices, a validated IP address), which cannot start
+# like a formula.
 ORDER_COLUMNS = (
     Column("id", "id", None),
     Column("order_no", "order_no"),
     Column("institution", "institution__code"),
-    Column("received_at", "received_at", _datetime),
-    Column("door", "door"),
+    Column("received_at", "received_at", _datetimes),
+    Column("door", "door", None),
     Column("loan_amount_fen", "loan_amount_fen", None),
-    Column("loan_amount_yuan", "loan_amount_fen", _yuan),
-    Column("user_phone", "user_phone", _PHONE),
-    Column("review_status", "review_status"),
-    Column("review_updated_at", "review_updated_at", _datetime),
+    Column("loan_amount_yuan", "loan_amount_fen", _yuans),
+    Column("user_phone", "user_phone", _PHONES),
+    Column("review_status", "review_status", None),
+    Column("review_updated_at", "review_updated_at", _datetimes),
     Column("address_book_count", "address_book_count", None),
     Column("device_id", "device__device_id"),
     Column("device_name", "device__device_name"),
     Column("os_type", "device__os_type"),
-    Column("os_kind", "device__os_kind"),
+    Column("os_kind", "device__os_kind", None),
     Column("os_version", "device__os_version"),
-    Column("last_login_at", "device__last_login_at", _datetime),
-    Column("ip", "device__ip"),
+    Column("last_login_at", "device__last_login_at", _datetimes),
+    Column("ip", "device__ip", None),
     Column("gps_longitude", "device__gps_longitude", None),
     Column("gps_latitude", "device__gps_latitude", None),
     Column("gps_address", "device__gps_address"),
-    Column("wifi", "device__wifi", _boolean),
+    Column("wifi", "device__wifi", _booleans),
     Column("battery_percent", "device__battery_percent", None),
     Column("carrier", "device__carrier"),
     Column("app_market", "device__app_market"),
-    Column("is_root", "device__is_root", _boolean),
-    Column("is_simulator", "device__is_simulator", _boolean),
+    Column("is_root", "device__is_root", _booleans),
+    Column("is_simulator", "device__is_simulator", _booleans),
     Column("imei", "device__imei"),
     Column("android_id", "device__android_id"),
     Column("idfa", "device__idfa"),
@@ -124,7 +160,8 @@ ORDER_COLUMNS = (
     Column("company_province", "employer__province"),
     Column("company_city", "employer__city"),
     Column("company_district", "employer__district"),
-    Column("company_tel", "employer__tel_no", _PHONE),
+    Column("company_tel", "employer__tel_no", _PHONES),
+    Column("risk_flags", "risk_flags", None),
 )
 CONTACT_COLUMNS = (
     Column("order_id", "order_id", None),
@@ -132,7 +169,7 @@ CONTACT_COLUMNS = (
     Column("institution", "order__institution__code"),
     Column("priority", "priority", None),
     Column("name", "name"),
-    Column("mobile", "mobile", _PHONE),
+    Column("mobile", "mobile", _PHONES),
     Column("relation", "relation"),
     Column("relation_category", "relation_category"),
 )
@@ -141,39 +178,64 @@ ADDRESS_BOOK_COLUMNS = (
     Column("order_no", "order__order_no"),
     Column("institution", "order__institution__code"),
     Column("name", "name"),
-    Column("phone", "phone", _PHONE),
-    Column("phone_digits", "phone_digits", _PHONE),
-    Column("is_mobile", "is_mobile", _boolean),
+    Column("phone", "phone", _PHONES),
+    Column("phone_digits", "phone_digits", _PHONES),
+    Column("is_mobile", "is_mobile", _booleans),
 )
 
 SPECS = {
-    ExportKind.ORDERS: ExportSpec(
-        ExportKind.ORDERS, ORDER_COLUMNS, lambda orders: orders.order_by("-received_at", "-id")
-    ),
+    ExportKind.ORDERS: ExportSpec(ExportKind.ORDERS, ORDER_COLUMNS, queries.orders_for_export),
     ExportKind.CONTACTS: ExportSpec(ExportKind.CONTACTS, CONTACT_COLUMNS, queries.contacts_of),
     ExportKind.ADDRESS_BOOK: ExportSpec(ExportKind.ADDRESS_BOOK, ADDRESS_BOOK_COLUMNS, queries.address_book_of),
 }
 
 
-class _Echo:
-    """A file-like object whose `write` hands the line back instead of storing it."""
+def _column_formatter(column: Column, *, unmasked: bool) -> Callable[[tuple], Iterable] | None:
+    if column.format is _PHONES:
+        return _phones_unmasked if unmasked else _phones_masked
+    return column.format
 
-    def write(self, value: str) -> str:
-        return value
+
+def _chunk_formatter(columns: Sequence[Column], lookups: list[str], *, unmasked: bool):
+    """A function turning a non-empty list of fetched rows into the rows to write."""
+    steps = [(lookups.index(column.lookup), _column_formatter(column, unmasked=unmasked)) for column in columns]
+
+    def format_chunk(rows: list[tuple]) -> Iterable[tuple]:
+        values = list(zip(*rows, strict=True))  # one tuple per selected lookup
+        return zip(
+            *[values[index] if formatter is None else formatter(values[index]) for index, formatter in steps],
+            strict=True,
+        )
+
+    return format_chunk
 
 
-def _row_formatter(columns: tuple[Column, ...], lookups: list[str], *, unmasked: bool):
-    phone = _phone_unmasked if unmasked else _phone_masked
-    steps = [(lookups.index(column.lookup), phone if column.format is _PHONE else column.format) for column in columns]
-
-    def format_row(row: tuple) -> list:
-        return [fmt(row[index]) if fmt else row[index] for index, fmt in steps]
-
-    return format_row
+def _fetched_chunks(queryset: QuerySet, lookups: list[str], chunk_size: int) -> Iterator[list[tuple]]:
+    """The rows of `queryset.values_list(*lookups)` in lists of at most `chunk_size` tuples."""
+    rows = queryset.values_list(*lookups)
+    connection = connections[rows.db]
+    if connection.vendor != "postgresql":
+        iterator = rows.iterator(chunk_size=chunk_size)
+        while chunk := list(islice(iterator, chunk_size)):
+            yield chunk
+        return
+    try:
+        sql, params = rows.query.get_compiler(rows.db).as_sql()
+    except EmptyResultSet:
+        return
+    # The same statement Django would run for `.iterator()` (a named cursor, counted and wrapped like any
+    # query), minus Django's per-value work: on PostgreSQL values_list needs no converters for these
+    # columns, and Django's timestamptz loader is pure Python (a sixth of the export's time in a profile),
+    # so the cursor gets psycopg's compiled one; `_datetimes` converts to the display time zone anyway.
+    with connection.chunked_cursor() as cursor:
+        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(chunk_size):
+            yield chunk
 
 
 def _server_side_read(queryset: QuerySet):
-    """On PostgreSQL `.iterator()` reads through a server-side cursor. Outside a transaction
+    """On PostgreSQL the rows are read through a server-side cursor. Outside a transaction
     (autocommit, as under gunicorn) Django declares it WITH HOLD, and PostgreSQL then
     materialises the whole result when the DECLARE commits; inside a transaction rows
     are fetched chunk by chunk as the client consumes them. SQLite gets no transaction:
@@ -189,23 +251,20 @@ def _csv_chunks(
     *, log_id: int, spec: ExportSpec, rows: QuerySet, unmasked: bool, bom: bool, chunk_size: int
 ) -> Iterator[str]:
     lookups = list(dict.fromkeys(column.lookup for column in spec.columns))
-    format_row = _row_formatter(spec.columns, lookups, unmasked=unmasked)
-    writer = csv.writer(_Echo())
+    format_chunk = _chunk_formatter(spec.columns, lookups, unmasked=unmasked)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
     written = 0
     finished = False
     try:
-        yield (BOM if bom else "") + writer.writerow([column.header for column in spec.columns])
-        with _server_side_read(rows):
-            batch: list[str] = []
-            for row in rows.values_list(*lookups).iterator(chunk_size=chunk_size):
-                batch.append(writer.writerow(format_row(row)))
-                if len(batch) >= chunk_size:
-                    written += len(batch)
-                    yield "".join(batch)
-                    batch = []
-            if batch:
-                written += len(batch)
-                yield "".join(batch)
+        writer.writerow([column.header for column in spec.columns])
+        yield (BOM if bom else "") + _drain(buffer)
+        # `closing`: a client that goes away closes the named cursor before the transaction ends.
+        with _server_side_read(rows), closing(_fetched_chunks(rows, lookups, chunk_size)) as chunks:
+            for chunk in chunks:
+                writer.writerows(format_chunk(chunk))
+                written += len(chunk)
+                yield _drain(buffer)
         finished = True
     finally:
         # Also when the client goes away mid-download: the log then shows how far it got.
@@ -215,6 +274,13 @@ def _csv_chunks(
             )
         except DatabaseError:
             logger.exception("Could not record the end of export %s", log_id)
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
 
 
 def export_response(

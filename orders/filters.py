@@ -18,6 +18,7 @@ from intake.models import Institution
 from orders.choices import OsKind, ReviewStatus
 from orders.models import Order
 from orders.normalizers import MOBILE_RE, ORDER_NO_MAX_LENGTH, phone_digits
+from orders.risk import filter_by_flag, signal_choices
 
 _DATE_ONLY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # `+08:00` in a query string that was not percent-encoded arrives as ` 08:00`.
@@ -153,7 +154,16 @@ class OrderFilterSet(django_filters.FilterSet):
     is_root = TriStateFilter(field_name="device__is_root")
     is_simulator = TriStateFilter(field_name="device__is_simulator")
     review_status = django_filters.ChoiceFilter(choices=ReviewStatus.choices)
+    # Choices are read per form, so labels follow the active language; an unknown code is refused.
+    risk_flag = django_filters.ChoiceFilter(
+        choices=signal_choices,
+        method="filter_risk_flag",
+        help_text=_("Orders carrying this risk signal (its code, e.g. shared_device)."),
+    )
 
     class Meta:
         model = Order
         fields = []
+
+    def filter_risk_flag(self, queryset, name, value):
+        return filter_by_flag(queryset, value)

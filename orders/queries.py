@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 
 from orders.filters import OrderFilterSet
 from orders.models import AddressBookEntry, Contact, Order
+from orders.risk import risk_flags_annotation
 
 
 class InvalidFiltersError(Exception):
@@ -25,12 +26,26 @@ def order_filter(*, params, queryset: QuerySet[Order] | None = None) -> QuerySet
 
 def order_list(*, params) -> QuerySet[Order]:
     """The list page: what one row shows comes in the same query."""
-    return order_filter(params=params).select_related("institution", "device")
+    return with_list_columns(order_filter(params=params))
+
+
+def with_list_columns(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """`orders` with what a list row shows joined or computed in the same query, risk flags included."""
+    return orders.select_related("institution", "device").annotate(risk_flags=risk_flags_annotation())
 
 
 def order_detail_queryset() -> QuerySet[Order]:
-    """One order with everything pushed with it: one query, plus one for the contacts."""
-    return Order.objects.select_related("institution", "device", "employer").prefetch_related("contacts")
+    """One order with everything pushed with it: one query (risk flags included), plus one for the contacts."""
+    return (
+        Order.objects.select_related("institution", "device", "employer")
+        .annotate(risk_flags=risk_flags_annotation())
+        .prefetch_related("contacts")
+    )
+
+
+def orders_for_export(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """The orders CSV's rows: newest first, each with its risk flags (`;`-joined codes) in the same query."""
+    return orders.annotate(risk_flags=risk_flags_annotation()).order_by("-received_at", "-id")
 
 
 def contacts_of(orders: QuerySet[Order]) -> QuerySet[Contact]:

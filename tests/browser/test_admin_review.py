@@ -25,6 +25,7 @@ def test_reviewer_finds_claims_and_approves_an_order(page, live_server, artifact
     target = pushed_order(
         userAdditional__contactInfo__mobileSpare="13711112222",
         userAdditional__deviceInfo__brandNewKey="kept",
+        userAdditional__deviceInfo__isSimulator="1",
         userAdditional__addressBook__size=80,
     )
     pushed_order(institution=target.institution)
@@ -34,9 +35,17 @@ def test_reviewer_finds_claims_and_approves_an_order(page, live_server, artifact
 
     # when: log in and filter to pending orders
     _log_in(page, live_server, reviewer)
-    page.click("#changelist-filter a[href*='review_status__exact=pending']")
-    page.wait_for_url("**review_status__exact=pending**")
+    page.click("#changelist-filter a[href*='review_status=pending']")
+    page.wait_for_url("**review_status=pending**")
     pending_rows = page.locator("#result_list tbody tr").count()
+
+    # ... narrow by amount in fen (the API's parameter), keeping the status filter
+    amount_form = page.locator("form.range-filter:has(input[name=loan_amount_min])")
+    amount_form.locator("input[name=loan_amount_min]").fill("500000")
+    amount_form.locator("input[type=submit]").click()
+    page.wait_for_url("**loan_amount_min=500000**")
+    amount_url = page.url
+    amount_rows = page.locator("#result_list tbody tr").count()
 
     # ... search by the second emergency contact's phone, typed as people type it
     page.fill("#searchbar", "+86 137-1111-2222")
@@ -46,6 +55,7 @@ def test_reviewer_finds_claims_and_approves_an_order(page, live_server, artifact
     found_count = found.count()
     found.first.locator("th a").click()
     page.wait_for_selector("#review")
+    signals_panel = page.inner_text("#risk-signals-section")
 
     # ... claim it, then approve it with a reason
     page.click("#claim-button")
@@ -58,6 +68,9 @@ def test_reviewer_finds_claims_and_approves_an_order(page, live_server, artifact
 
     # then
     assert pending_rows == 2
+    assert "review_status=pending" in amount_url
+    assert amount_rows == 2
+    assert "Simulator" in signals_panel
     assert found_count == 1
     assert "brandNewKey" in page.inner_text("#device-extra")
     assert "80 entries" in page.inner_text("#address-book-section")

@@ -4,13 +4,17 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
+from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from orders.admin import EstimatedCountPaginator
+from orders.admin import EstimatedCountPaginator, with_every_filterset_parameter
 from orders.choices import OsKind, ReviewStatus
-from orders.models import AddressBookEntry, Contact, Device, Employer, Order, PersonalDataAccess
+from orders.filters import OrderFilterSet
+from orders.models import AddressBookEntry, Contact, Device, Employer, Order, PersonalDataAccess, RiskSignal
+from orders.risk import SIGNAL_CODES
 from tests.factories import (
     AddressBookEntryFactory,
     AnalystFactory,
@@ -128,15 +132,25 @@ def _changelist_queries(client, user, size, django_assert_num_queries, expected)
     for i in range(size):
         order = _full_order(assigned_to=user if i % 2 else None)
         EmployerFactory(order=order)
+        # Two signals per row: the flags column must read them in the page's own query.
+        RiskSignal.objects.bulk_create(
+            [
+                RiskSignal(order=order, code=code, severity="low", reason_zh="-", reason_en="-")
+                for code in SIGNAL_CODES[:2]
+            ]
+        )
     client.force_login(user)
     client.get(CHANGELIST)  # warm the session
     with django_assert_num_queries(expected):
         response = client.get(CHANGELIST)
     assert len(response.context["cl"].result_list) == size
+    assert response.content.decode().count('class="risk-flag"') == 2 * size
 
 
-# session, user, the user's two permission look-ups, institutions (filter), [PostgreSQL: the planner's
-# estimate], the bounded count, the page with its joins; for reviewers one bulk INSERT of access rows.
+# session, user, the user's two permission look-ups, institutions (the sidebar's choices), [PostgreSQL:
+# the planner's estimate], the bounded count, the page with its joins and its risk flags (a correlated
+# subquery, not a query per row); for reviewers one bulk INSERT of access rows. Unchanged by the flags
+# column and by filtering through OrderFilterSet.
 @pytest.mark.parametrize("size", [3, 30])
 def test_changelist_queries_do_not_grow_with_rows_for_a_reviewer(client, reviewer, django_assert_num_queries, size):
     _changelist_queries(client, reviewer, size, django_assert_num_queries, expected=REVIEWER_QUERIES)
@@ -149,6 +163,24 @@ def test_changelist_queries_do_not_grow_with_rows_for_an_analyst(client, analyst
 
 ANALYST_QUERIES = 7 + (connection.vendor == "postgresql")
 REVIEWER_QUERIES = ANALYST_QUERIES + 1
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_filtered_changelist_queries_do_not_grow_with_rows(client, analyst, django_assert_num_queries, size):
+    # given
+    institution = InstitutionFactory()
+    for _ in range(size):
+        order = _full_order(institution=institution)
+        RiskSignal.objects.create(order=order, code="simulator", severity="high", reason_zh="-", reason_en="-")
+    client.force_login(analyst)
+    params = {"institution": institution.code, "risk_flag": "simulator", "os_type": "ios", "loan_amount_min": "1"}
+    client.get(CHANGELIST, params)
+
+    # when / then: as unfiltered, less the planner's estimate (a filtered list is counted, capped),
+    # plus the FilterSet's look-up of the institution code
+    with django_assert_num_queries(7 + 1):
+        response = client.get(CHANGELIST, params)
+    assert len(response.context["cl"].result_list) == size
 
 
 def test_unfiltered_changelist_shows_the_planner_estimate_without_counting(client, superuser, monkeypatch):
@@ -191,7 +223,7 @@ def test_a_broad_filter_counts_only_up_to_the_cap(client, superuser, monkeypatch
     client.force_login(superuser)
 
     # when
-    response = client.get(CHANGELIST, {"review_status__exact": "pending"})
+    response = client.get(CHANGELIST, {"review_status": "pending"})
 
     # then
     assert "more than 2" in response.content.decode()
@@ -205,7 +237,9 @@ def test_filters(client, superuser):
     # given
     now = timezone.now()
     other = InstitutionFactory()
-    ios = _full_order(order_no="IOS", loan_amount_fen=100_000, received_at=now - timedelta(days=10))
+    ios = _full_order(
+        order_no="IOS", loan_amount_fen=100_000, received_at=now - timedelta(days=10), user_phone="13800000007"
+    )
     android = OrderFactory(order_no="ANDROID", institution=other, loan_amount_fen=900_000, received_at=now)
     DeviceFactory(order=android, os_kind=OsKind.ANDROID, is_root=True, is_simulator=True)
     EmployerFactory(order=android)
@@ -218,22 +252,29 @@ def test_filters(client, superuser):
     client.force_login(superuser)
     today = timezone.localdate(now).isoformat()
 
+    yesterday = (timezone.localdate(now) - timedelta(days=1)).isoformat()
+    # The parameters are OrderFilterSet's (the API's and the exports'), except the two reviewer-only ones.
     cases = {
-        (("institution__id__exact", other.pk),): {"ANDROID"},
-        (("received_from", today),): {"ANDROID", "MINE", "THEIRS"},
-        (("received_to", (timezone.localdate(now) - timedelta(days=1)).isoformat()),): {"IOS"},
-        (("amount_min", "5000"),): {"ANDROID"},
-        (("amount_min", "999.99"), ("amount_max", "1000")): {"IOS"},
-        (("device__os_kind__exact", "android"),): {"ANDROID"},
-        (("device__is_root__exact", "1"),): {"ANDROID"},
-        (("device__is_simulator__exact", "1"),): {"ANDROID"},
+        (("institution", other.code),): {"ANDROID"},
+        (("received_after", today),): {"ANDROID", "MINE", "THEIRS"},
+        (("received_before", yesterday),): {"IOS"},
+        (("loan_amount_min", "500000"),): {"ANDROID"},
+        (("loan_amount_min", "99999"), ("loan_amount_max", "100000")): {"IOS"},
+        (("os_type", "android"),): {"ANDROID"},
+        (("is_root", "true"),): {"ANDROID"},
+        (("is_root", "1"),): {"ANDROID"},
+        (("is_simulator", "true"),): {"ANDROID"},
+        (("is_simulator", "false"),): {"IOS", "MINE", "THEIRS"},
+        (("is_simulator", "unknown"),): set(),
+        (("order_no", "MINE"),): {"MINE"},
+        (("user_phone", "+86 138-0000-0007"),): {"IOS"},
         (("has_employer", "yes"),): {"ANDROID"},
         (("has_employer", "no"),): {"IOS", "MINE", "THEIRS"},
-        (("review_status__exact", "approved"),): {"THEIRS"},
+        (("review_status", "approved"),): {"THEIRS"},
         (("assignee", "mine"),): {"MINE"},
         (("assignee", "none"),): {"IOS", "ANDROID"},
         (("assignee", "any"),): {"MINE", "THEIRS"},
-        (("assignee", "mine"), ("review_status__exact", "in_review")): {"MINE"},
+        (("assignee", "mine"), ("review_status", "in_review")): {"MINE"},
     }
     assert {ios.pk, mine.pk, theirs.pk}
 
@@ -246,13 +287,30 @@ def test_filters(client, superuser):
         assert set(_listed(response)) == expected, params
 
 
-@pytest.mark.parametrize("params", [{"amount_min": "lots"}, {"received_from": "2024-13-45"}])
-def test_invalid_range_input_is_reported_not_a_server_error(client, superuser, params):
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"loan_amount_min": "lots"},
+        {"loan_amount_min": "1.5"},  # fen are whole
+        {"loan_amount_max": "-1"},
+        {"received_after": "2024-13-45"},
+        {"received_before": "yesterday"},
+        {"institution": "NO-SUCH-CODE"},
+        {"os_type": "windows"},
+        {"is_root": "maybe"},
+        {"review_status": "lost"},
+        {"user_phone": "10086"},
+        {"order_no": "x" * 65},
+        {"risk_flag": "no_such_signal"},
+        "review_status=pending&review_status=approved",  # the API refuses a repeat too
+    ],
+)
+def test_a_value_the_filterset_refuses_is_reported_not_a_server_error(client, superuser, params):
     # given
     client.force_login(superuser)
 
     # when
-    response = client.get(CHANGELIST, params)
+    response = client.get(f"{CHANGELIST}?{params}") if isinstance(params, str) else client.get(CHANGELIST, params)
 
     # then: the admin's own handling of bad lookups: back to the list with ?e=1
     assert response.status_code == 302
@@ -264,12 +322,14 @@ def test_range_filter_keeps_the_other_filters_in_its_form(client, superuser):
     client.force_login(superuser)
 
     # when
-    response = client.get(CHANGELIST, {"review_status__exact": "pending", "amount_min": "10"})
+    response = client.get(CHANGELIST, {"review_status": "pending", "loan_amount_min": "1050", "q": "138"})
 
     # then
     content = response.content.decode()
-    assert '<input type="hidden" name="review_status__exact" value="pending">' in content
-    assert 'name="amount_min" value="10"' in content
+    assert '<input type="hidden" name="review_status" value="pending">' in content
+    assert '<input type="hidden" name="q" value="138">' in content
+    assert 'name="loan_amount_min" value="1050"' in content
+    assert "In fen: from 10.50 to - yuan." in content
 
 
 # --- Search -----------------------------------------------------------------------------------
@@ -336,3 +396,130 @@ def test_users_outside_the_roles_cannot_open_the_orders(client):
 
     # when / then
     assert client.get(CHANGELIST).status_code == 403
+
+
+# --- Risk signals: the flags column and the filter by signal -------------------------------------
+
+
+def _pushed_pair_sharing_a_device() -> tuple[Order, Order]:
+    """Two applicants (different phones) pushing from one device: both orders carry `shared_device`."""
+    earlier = pushed_order(userAdditional__deviceInfo__deviceId="SHARED-DEVICE-1")
+    later = pushed_order(userAdditional__deviceInfo__deviceId="SHARED-DEVICE-1")
+    return earlier, later
+
+
+def _row_of(content: str, order_no: str) -> str:
+    rows = re.findall(r"<tr>.*?</tr>", content[content.index('id="result_list"') :], re.S)
+    return next(row for row in rows if f">{order_no}<" in row)
+
+
+def test_flags_column_shows_each_orders_signal_codes(client, analyst):
+    # given
+    earlier, later = _pushed_pair_sharing_a_device()
+    plain = _full_order(order_no="PLAIN")
+    client.force_login(analyst)
+
+    # when
+    content = client.get(CHANGELIST).content.decode()
+
+    # then
+    assert "Risk flags" in content  # the column header
+    for order in (earlier, later):
+        assert '<span class="risk-flag" title="Shared device">shared_device</span>' in _row_of(content, order.order_no)
+    assert 'class="risk-flag"' not in _row_of(content, plain.order_no)
+
+
+def test_flags_column_labels_follow_the_language(client, analyst):
+    # given
+    RiskSignal.objects.create(order=_full_order(), code="simulator", severity="high", reason_zh="模拟器", reason_en="x")
+    client.force_login(analyst)
+
+    # when
+    content = client.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    # then
+    assert '<span class="risk-flag" title="模拟器">simulator</span>' in content
+    assert "单位为分：100 分 = 1 元。" in content  # the amount filter's hint
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [("shared_device", {"EARLIER", "LATER"}), ("simulator", {"EMULATED"}), ("rooted_device", set())],
+)
+def test_filter_by_signal(client, analyst, code, expected):
+    # given
+    earlier, later = _pushed_pair_sharing_a_device()
+    Order.objects.filter(pk=earlier.pk).update(order_no="EARLIER")
+    Order.objects.filter(pk=later.pk).update(order_no="LATER")
+    emulated = _full_order(order_no="EMULATED")
+    RiskSignal.objects.create(order=emulated, code="simulator", severity="high", reason_zh="模拟器", reason_en="x")
+    _full_order(order_no="PLAIN")
+    client.force_login(analyst)
+
+    # when
+    response = client.get(CHANGELIST, {"risk_flag": code})
+
+    # then
+    assert response.status_code == 200
+    assert set(_listed(response)) == expected
+
+
+def test_filter_by_signal_offers_every_registered_signal_in_the_sidebar(client, analyst):
+    # given
+    client.force_login(analyst)
+
+    # when
+    content = client.get(CHANGELIST, {"risk_flag": "simulator"}).content.decode()
+
+    # then
+    for code in SIGNAL_CODES:
+        assert f'href="?risk_flag={code}"' in content
+    assert re.search(r'<li class="selected">\s*<a href="\?risk_flag=simulator">Simulator</a>', content)
+
+
+def test_sidebar_offers_filterset_values_by_their_api_names(client, analyst):
+    # given
+    InstitutionFactory(code="YB", name="Yibai")
+    client.force_login(analyst)
+
+    # when
+    content = client.get(CHANGELIST, {"is_root": "1"}).content.decode()
+
+    # then: institution by code, booleans as true/false/unknown, the selected one marked
+    assert 'href="?institution=YB&amp;is_root=1"' in content or 'href="?is_root=1&amp;institution=YB"' in content
+    assert "YB (Yibai)" in content
+    assert re.search(r'<li class="selected">\s*<a href="\?is_root=true">Yes</a>', content)
+    assert 'href="?is_root=unknown"' in content
+    assert 'href="?is_root=1&amp;os_type=android"' in content
+
+
+def test_every_filterset_parameter_is_read_by_an_admin_filter():
+    # given
+    model_admin = admin.site._registry[Order]
+
+    # when
+    expected = set()
+    for list_filter in model_admin.list_filter:
+        expected.update(list_filter(None, {}, Order, model_admin).expected_parameters())
+
+    # then: none falls through to the admin's own field lookups, which would read it differently
+    assert set(OrderFilterSet.base_filters) <= expected
+
+
+def test_a_filterset_parameter_without_its_own_sidebar_filter_still_goes_through_the_filterset(rf):
+    # given: a list that names no filter, as when OrderFilterSet gains a parameter before the admin does
+    wanted = _full_order(order_no="WANTED")
+    _full_order(order_no="OTHER")
+    model_admin = admin.site._registry[Order]
+
+    # when
+    generated = with_every_filterset_parameter([])
+    by_name = {list_filter.parameter_name: list_filter for list_filter in generated}
+    spec = by_name["order_no"](rf.get("/"), {"order_no": ["WANTED"]}, Order, model_admin)
+    bad = by_name["loan_amount_min"](rf.get("/"), {"loan_amount_min": ["1.5"]}, Order, model_admin)
+
+    # then
+    assert set(by_name) == set(OrderFilterSet.base_filters)
+    assert list(spec.queryset(None, Order.objects.all())) == [wanted]
+    with pytest.raises(IncorrectLookupParameters):
+        bad.queryset(None, Order.objects.all())

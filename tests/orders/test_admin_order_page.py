@@ -1,13 +1,17 @@
 """The order page (everything pushed, the review trail) and the review forms, actions and views behind it."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import translation
+from django.utils.html import escape
 
 from orders import services
 from orders.choices import ReviewEventKind, ReviewStatus
-from orders.models import Order, PersonalDataAccess, ReviewEvent
+from orders.models import Order, PersonalDataAccess, ReviewEvent, RiskSignal
+from orders.risk import SIGNAL_CODES
 from tests.factories import (
     AddressBookEntryFactory,
     AnalystFactory,
@@ -114,18 +118,114 @@ def test_order_page_logs_one_access_row_for_a_reviewer(client, reviewer):
     assert (access.user, access.order_id, access.context) == (reviewer, order.pk, "admin:order_change")
 
 
-@pytest.mark.parametrize("book_size", [3, 200])
-def test_order_page_queries_do_not_grow_with_the_address_book(client, reviewer, django_assert_num_queries, book_size):
+@pytest.mark.parametrize(("book_size", "signal_count", "links"), [(3, 0, 0), (200, 2, 1), (200, 9, 30)])
+def test_order_page_queries_do_not_grow_with_the_address_book_or_the_signals(
+    client, reviewer, django_assert_num_queries, book_size, signal_count, links
+):
     # given
     order = OrderFactory(address_book_count=book_size)
     AddressBookEntryFactory.create_batch(book_size, order=order)
+    _signals(order, SIGNAL_CODES[:signal_count], linked=OrderFactory.create_batch(links))
     client.force_login(reviewer)
     client.get(_page(order))
 
-    # when / then: session, user, permissions (2), the dossier (5), Django's own object fetch,
-    # the access-row INSERT
-    with django_assert_num_queries(11):
-        client.get(_page(order))
+    # when / then: session, user, permissions (2), the dossier (5), its risk signals (1) and, when
+    # there are any, their linked orders (1, for every signal at once), Django's own object fetch,
+    # the access-row INSERT. (11 before the risk panel: +1, +1 more only when the order has signals.)
+    with django_assert_num_queries(12 + bool(signal_count)):
+        response = client.get(_page(order))
+    assert response.content.decode().count('class="risk-signal"') == signal_count
+
+
+def _signals(order, codes, *, linked=(), severity="medium"):
+    signals = RiskSignal.objects.bulk_create(
+        [
+            RiskSignal(
+                order=order, code=code, severity=severity, reason_zh=f"中文原因 {code}", reason_en=f"Reason {code}"
+            )
+            for code in codes
+        ]
+    )
+    for signal in signals:
+        signal.linked_orders.set(linked)
+    return signals
+
+
+# --- The risk-signal panel ------------------------------------------------------------------------
+
+
+def test_risk_panel_lists_each_signal_with_links_to_the_linked_orders(client, reviewer):
+    # given: two applicants pushing from one device, the later one from a simulator
+    earlier = pushed_order(userAdditional__deviceInfo__deviceId="PANEL-DEVICE")
+    later = pushed_order(
+        userAdditional__deviceInfo__deviceId="PANEL-DEVICE", userAdditional__deviceInfo__isSimulator="1"
+    )
+    client.force_login(reviewer)
+
+    # when
+    content = client.get(_page(later)).content.decode()
+
+    # then
+    panel = content[content.index('id="risk-signals-section"') : content.index('id="order-section"')]
+    shared = re.search(r'<tr class="risk-signal" data-code="shared_device">.*?</tr>', panel, re.S).group(0)
+    assert "High" in shared
+    assert "Shared device" in shared
+    assert escape(RiskSignal.objects.get(order=later, code="shared_device").reason_en) in shared
+    assert f'<a href="{_page(earlier)}" class="linked-order">{earlier.order_no}</a>' in shared
+    assert f"({earlier.institution.code} &middot; Pending)" in shared
+    assert 'data-code="simulator"' in panel
+    # and the earlier order's page links back (signals are symmetric)
+    back = client.get(_page(earlier)).content.decode()
+    assert f'<a href="{_page(later)}" class="linked-order">{later.order_no}</a>' in back
+
+
+def test_risk_panel_puts_the_most_severe_first_and_speaks_the_reviewers_language(client, reviewer):
+    # given
+    order = OrderFactory()
+    _signals(order, ["thin_address_book"], severity="low")
+    _signals(order, ["duplicate_contacts"], severity="high")
+    _signals(order, ["rooted_device"], severity="medium")
+    client.force_login(reviewer)
+
+    # when
+    english = client.get(_page(order)).content.decode()
+    chinese = client.get(_page(order), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    # then
+    assert re.findall(r'data-code="(\w+)"', english) == ["duplicate_contacts", "rooted_device", "thin_address_book"]
+    assert "Reason duplicate_contacts" in english
+    assert "中文原因" not in english
+    assert "中文原因 duplicate_contacts" in chinese
+    assert "Reason duplicate_contacts" not in chinese
+    assert "联系人重复" in chinese  # the signal's label in Chinese
+    assert "<h2>风险信号</h2>" in chinese
+
+
+def test_risk_panel_says_so_when_there_is_no_signal(client, reviewer):
+    # given
+    order = OrderFactory()
+    client.force_login(reviewer)
+
+    # when
+    content = client.get(_page(order)).content.decode()
+
+    # then
+    assert 'id="no-risk-signals"' in content
+    assert 'class="risk-signal"' not in content
+
+
+def test_risk_panel_shows_an_unregistered_code_as_it_is_and_escaped(client, reviewer):
+    # given: a signal written before its code was renamed or removed
+    order = OrderFactory()
+    _signals(order, ["<retired>"])
+    client.force_login(reviewer)
+
+    # when
+    content = client.get(_page(order)).content.decode()
+
+    # then
+    assert 'data-code="&lt;retired&gt;"' in content
+    assert "<retired>" not in content
 
 
 def test_a_missing_order_redirects_with_a_message(client, reviewer):

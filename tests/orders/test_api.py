@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from orders.authentication import staff_api_token_create, staff_api_token_revoke
-from orders.models import PersonalDataAccess, StaffApiToken
+from orders.models import Order, PersonalDataAccess, RiskSignal, StaffApiToken
 from tests.factories import (
     AddressBookEntryFactory,
     AnalystFactory,
@@ -25,6 +25,12 @@ LIST_URL = "/api/v1/orders/"
 READ_URLS = [LIST_URL, f"{LIST_URL}?format=csv", "/api/v1/orders/contacts.csv", "/api/v1/orders/address-book.csv"]
 
 pytestmark = pytest.mark.django_db
+
+
+def flag(order: Order, *codes: str) -> None:
+    RiskSignal.objects.bulk_create(
+        [RiskSignal(order=order, code=code, severity="low", reason_zh="原因", reason_en="reason") for code in codes]
+    )
 
 
 def bearer(token: str) -> dict:
@@ -268,22 +274,57 @@ def test_detail_of_a_missing_order_is_404_json(api_client, analyst_token):
 
 
 def test_list_query_count_is_flat(api_client, analyst_token, django_assert_num_queries):
-    # given
+    # given: flags are computed in the page's query, not one query per row
     for _ in range(30):
-        DeviceFactory()
+        flag(DeviceFactory().order, "shared_device", "rooted_device")
     # when / then: token+user, the user's and its groups' permissions, the page
     with django_assert_num_queries(4):
         response = api_client.get(f"{LIST_URL}?page_size=25&os_type=ios", headers=bearer(analyst_token))
     assert len(response.json()["results"]) == 25
+    assert {tuple(row["risk_flags"]) for row in response.json()["results"]} == {("rooted_device", "shared_device")}
 
 
 def test_detail_query_count(api_client, analyst_token, django_assert_num_queries):
     # given
     order = pushed_order(userAdditional__addressBook__size=50)
-    # when / then: token+user, permissions (2), the order with device and employer, its contacts
+    flag(order, "thin_address_book")
+    # when / then: token+user, permissions (2), the order with device, employer and flags, its contacts
     with django_assert_num_queries(5):
         response = api_client.get(f"{LIST_URL}{order.pk}/", headers=bearer(analyst_token))
     assert response.status_code == 200
+    stored = sorted(RiskSignal.objects.filter(order=order).values_list("code", flat=True))
+    assert len(stored) > 1  # the push computed its own signals too
+    assert response.json()["risk_flags"] == stored
+
+
+def test_list_and_detail_show_the_risk_flags_sorted(api_client, analyst_token):
+    # given
+    flagged = OrderFactory(received_at=timezone.now())
+    flag(flagged, "simulator", "contact_is_applicant", "shared_device")
+    clean = OrderFactory(received_at=timezone.now() - timedelta(hours=1))
+    # when
+    rows = api_client.get(LIST_URL, headers=bearer(analyst_token)).json()["results"]
+    detail = api_client.get(f"{LIST_URL}{flagged.pk}/", headers=bearer(analyst_token)).json()
+    clean_detail = api_client.get(f"{LIST_URL}{clean.pk}/", headers=bearer(analyst_token)).json()
+    # then
+    assert [(row["id"], row["risk_flags"]) for row in rows] == [
+        (flagged.pk, ["contact_is_applicant", "shared_device", "simulator"]),
+        (clean.pk, []),
+    ]
+    assert detail["risk_flags"] == ["contact_is_applicant", "shared_device", "simulator"]
+    assert clean_detail["risk_flags"] == []
+
+
+def test_list_filters_by_risk_flag(api_client, analyst_token):
+    # given
+    device = OrderFactory()
+    flag(device, "shared_device")
+    flag(OrderFactory(), "simulator")
+    OrderFactory()
+    # when
+    rows = api_client.get(f"{LIST_URL}?risk_flag=shared_device", headers=bearer(analyst_token)).json()["results"]
+    # then
+    assert [(row["id"], row["risk_flags"]) for row in rows] == [(device.pk, ["shared_device"])]
 
 
 # --- Pagination -------------------------------------------------------------------
@@ -329,6 +370,7 @@ def test_cursor_pages_keep_filters(api_client, analyst_token):
         ("user_phone=110", "user_phone", "invalid"),
         ("institution=nobody", "institution", "invalid_choice"),
         ("is_root=maybe", "is_root", "invalid_choice"),
+        ("risk_flag=bogus", "risk_flag", "invalid_choice"),
         ("recieved_after=2024-01-01", "recieved_after", "invalid"),
         ("os_type=ios&os_type=android", "os_type", "invalid"),
         ("cursor=garbage", "cursor", "invalid"),

@@ -12,7 +12,7 @@ from django.db import close_old_connections, connection
 from orders import exports
 from orders.authentication import staff_api_token_create
 from orders.choices import ExportKind, OsKind
-from orders.models import ExportLog, Order
+from orders.models import ExportLog, Order, RiskSignal
 from tests.factories import (
     AddressBookEntryFactory,
     AnalystFactory,
@@ -30,6 +30,12 @@ ADDRESS_BOOK_CSV = "/api/v1/orders/address-book.csv"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 pytestmark = pytest.mark.django_db
+
+
+def flag(order: Order, *codes: str) -> None:
+    RiskSignal.objects.bulk_create(
+        [RiskSignal(order=order, code=code, severity="low", reason_zh="原因", reason_en="reason") for code in codes]
+    )
 
 
 def body_of(response) -> str:
@@ -92,6 +98,47 @@ def test_orders_csv_columns_for_an_analyst(api_client, analyst_headers):
     assert row["company_name"] == order.employer.company_name
     assert row["company_tel"] == "021****0000"
     assert row["address_book_count"] == "5"
+
+
+def test_orders_csv_risk_flags_column_and_filter(api_client, analyst_headers):
+    # given
+    both = OrderFactory(order_no="both")
+    flag(both, "simulator", "shared_device")
+    flag(OrderFactory(order_no="thin"), "thin_address_book")
+    OrderFactory(order_no="clean")
+    # when
+    every = rows_of(api_client.get(ORDERS_CSV, headers=analyst_headers))
+    filtered = rows_of(api_client.get(f"{ORDERS_CSV}&risk_flag=shared_device", headers=analyst_headers))
+    # then
+    assert list(every[0])[-1] == "risk_flags"
+    assert {row["order_no"]: row["risk_flags"] for row in every} == {
+        "both": "shared_device;simulator",
+        "thin": "thin_address_book",
+        "clean": "",
+    }
+    assert [(row["order_no"], row["risk_flags"]) for row in filtered] == [("both", "shared_device;simulator")]
+    assert ExportLog.objects.filter(filters={"risk_flag": "shared_device"}, row_count=1).exists()
+
+
+def test_orders_csv_unknown_risk_flag_is_400_and_exports_nothing(api_client, analyst_headers):
+    # when
+    response = api_client.get(f"{ORDERS_CSV}&risk_flag=bogus", headers=analyst_headers)
+    # then
+    assert response.status_code == 400
+    assert [(error["attr"], error["code"]) for error in response.json()["errors"]] == [("risk_flag", "invalid_choice")]
+    assert not ExportLog.objects.exists()
+
+
+def test_orders_csv_cells_of_an_order_without_device_or_employer_are_empty(api_client, analyst_headers):
+    # given
+    OrderFactory()
+    # when
+    [row] = rows_of(api_client.get(ORDERS_CSV, headers=analyst_headers))
+    # then
+    empty = ["device_id", "last_login_at", "wifi", "is_root", "gps_longitude", "battery_percent", "company_tel"]
+    assert {name: row[name] for name in empty} == dict.fromkeys(empty, "")
+    assert row["review_updated_at"] == ""
+    assert row["risk_flags"] == ""
 
 
 def test_orders_csv_is_unmasked_for_a_superuser_and_logged_as_such(api_client):
@@ -267,21 +314,58 @@ def test_neutralize(value, expected):
     assert exports.neutralize(value) == expected
 
 
+@pytest.mark.parametrize(
+    ("column", "expected"),
+    [
+        # No formula-like cell: the column passes as it is.
+        (("a", None, "", "b=c", "张三"), ["a", None, "", "b=c", "张三"]),
+        # One formula-like cell anywhere in the column: only that cell changes.
+        (("a", None, "=1", "b"), ["a", None, "'=1", "b"]),
+        (("-x", "+y", "@z", "\tt", "\rr"), ["'-x", "'+y", "'@z", "'\tt", "'\rr"]),
+        (("ok", "last=", "=last"), ["ok", "last=", "'=last"]),
+        # A NUL inside a cell looks like a cell boundary to the fast check: the slow path keeps it exact.
+        (("a\x00=b", "c"), ["a\x00=b", "c"]),
+        ((None, None), [None, None]),
+    ],
+)
+def test_text_columns_are_neutralised_cell_by_cell_only_when_needed(column, expected):
+    assert list(exports._texts(column)) == expected
+
+
+def test_a_formula_in_a_later_chunk_is_neutralised(api_client, analyst_headers, small_chunks):
+    # given: chunks of 3 rows; only the 5th row (2nd chunk) holds a formula
+    names = ["one", "two", "three", "four", "=HYPERLINK(1)", "six", "seven"]
+    for number, name in enumerate(names):
+        DeviceFactory(
+            order__order_no=f"o{number}",
+            order__received_at=datetime(2024, 5, 1, 9, number, tzinfo=SHANGHAI),
+            device_name=name,
+        )
+    # when
+    rows = rows_of(api_client.get(ORDERS_CSV, headers=analyst_headers))
+    # then
+    assert {row["order_no"]: row["device_name"] for row in rows} == {
+        f"o{number}": ("'" + name if name.startswith("=") else name) for number, name in enumerate(names)
+    }
+
+
 # --- Streaming, memory and queries --------------------------------------------------------------
 
 
 def test_export_query_count_does_not_grow_with_rows(
     api_client, analyst_headers, small_chunks, django_assert_num_queries
 ):
-    # given: 3 chunks of orders, each with device, employer and contacts to join
+    # given: 3 chunks of orders, each with device, employer, contacts and risk flags to join
     for order in [pushed_order(userAdditional__addressBook__size=1) for _ in range(7)]:
         assert order.device
         assert order.employer
-    # when / then: token+user, permissions (2), log insert, the rows, log update
+        flag(order, "shared_device")
+    # when / then: token+user, permissions (2), log insert, the rows (flags included), log update
     with django_assert_num_queries(6):
         response = api_client.get(ORDERS_CSV, headers=analyst_headers)
         rows = rows_of(response)
     assert len(rows) == 7
+    assert all("shared_device" in row["risk_flags"].split(";") for row in rows)
     assert ExportLog.objects.get().row_count == 7
 
 
@@ -309,6 +393,19 @@ def test_chunks_hold_chunk_size_rows(analyst):
     chunks = [chunk.decode() for chunk in response.streaming_content]
     # then: the header, then rows 3 + 3 + 1
     assert [chunk.count("\r\n") for chunk in chunks] == [1, 3, 3, 1]
+
+
+@pytest.mark.parametrize("kind", [ExportKind.ORDERS, ExportKind.CONTACTS, ExportKind.ADDRESS_BOOK])
+def test_an_export_of_no_orders_is_the_header_alone(analyst, kind):
+    # given: orders exist, but the selection is empty (the database is not even asked for rows)
+    pushed_order(userAdditional__addressBook__size=1)
+    # when
+    response = exports.export_response(user=analyst, kind=kind, orders=Order.objects.none(), source="api", filters={})
+    body = b"".join(response.streaming_content).decode()
+    # then
+    assert body == ",".join(column.header for column in exports.SPECS[kind].columns) + "\r\n"
+    log = ExportLog.objects.get()
+    assert (log.row_count, log.finished_at is not None) == (0, True)
 
 
 def test_an_interrupted_download_is_logged_as_unfinished(analyst):

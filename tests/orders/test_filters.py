@@ -6,12 +6,20 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from orders.choices import OsKind, ReviewStatus
+from orders.models import Order, RiskSignal
 from orders.queries import InvalidFiltersError, order_filter
+from orders.risk import SIGNAL_CODES
 from tests.factories import DeviceFactory, InstitutionFactory, OrderFactory
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 pytestmark = pytest.mark.django_db
+
+
+def flag(order: Order, *codes: str) -> None:
+    RiskSignal.objects.bulk_create(
+        [RiskSignal(order=order, code=code, severity="low", reason_zh="原因", reason_en="reason") for code in codes]
+    )
 
 
 def matching(**params) -> set[str]:
@@ -212,9 +220,54 @@ def test_review_status():
     assert matching(review_status="pending") == {"new"}
 
 
+@pytest.fixture
+def flagged_orders():
+    flag(OrderFactory(order_no="device"), "shared_device")
+    flag(OrderFactory(order_no="both"), "shared_device", "simulator")
+    flag(OrderFactory(order_no="thin"), "thin_address_book")
+    OrderFactory(order_no="clean")
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("shared_device", {"device", "both"}),
+        ("simulator", {"both"}),
+        ("thin_address_book", {"thin"}),
+        ("rooted_device", set()),
+    ],
+)
+def test_risk_flag_keeps_the_orders_carrying_that_signal(flagged_orders, code, expected):
+    assert matching(risk_flag=code) == expected
+
+
+@pytest.mark.parametrize("code", SIGNAL_CODES)
+def test_risk_flag_accepts_every_signal_code(code):
+    # given
+    flag(OrderFactory(order_no="flagged"), code)
+    flag(OrderFactory(order_no="other"), *(other for other in SIGNAL_CODES if other != code))
+    # when / then
+    assert matching(risk_flag=code) == {"flagged"}
+
+
+@pytest.mark.parametrize("value", ["bogus", "SHARED_DEVICE", "shared_device;simulator"])
+def test_unknown_risk_flag_is_refused_not_ignored(flagged_orders, value):
+    errors = refused(risk_flag=value)
+    assert list(errors) == ["risk_flag"]
+    assert errors["risk_flag"][0].code == "invalid_choice"
+
+
+def test_risk_flag_combines_with_other_filters(flagged_orders):
+    # given
+    Order.objects.filter(order_no="both").update(review_status=ReviewStatus.APPROVED)
+    # when / then
+    assert matching(risk_flag="shared_device", review_status="approved") == {"both"}
+    assert matching(risk_flag="shared_device", review_status="pending") == {"device"}
+
+
 def test_every_bad_parameter_is_reported_at_once():
-    errors = refused(os_type="bsd", loan_amount_min="x", received_after="soon", user_phone="110")
-    assert set(errors) == {"os_type", "loan_amount_min", "received_after", "user_phone"}
+    errors = refused(os_type="bsd", loan_amount_min="x", received_after="soon", user_phone="110", risk_flag="x")
+    assert set(errors) == {"os_type", "loan_amount_min", "received_after", "user_phone", "risk_flag"}
 
 
 def test_all_filters_together_are_one_query_plus_the_institution_lookup(devices, django_assert_num_queries):
@@ -229,6 +282,7 @@ def test_all_filters_together_are_one_query_plus_the_institution_lookup(devices,
         is_root=True,
         is_simulator=False,
     )
+    flag(Order.objects.get(order_no="target"), "rooted_device")
     params = {
         "institution": "all",
         "order_no": "target",
@@ -241,6 +295,7 @@ def test_all_filters_together_are_one_query_plus_the_institution_lookup(devices,
         "is_root": "1",
         "is_simulator": "0",
         "review_status": "pending",
+        "risk_flag": "rooted_device",
     }
     # when / then
     with django_assert_num_queries(2):
