@@ -3,11 +3,10 @@
 import pytest
 from django.contrib import admin
 from django.test import RequestFactory
-from django.utils import translation
 
-from orders.admin_risk import RiskFlagListFilter, RiskFlagsAdminMixin, RiskSignalInline, risk_flags_column
+from orders.admin_risk import RiskFlagsAdminMixin, risk_flags_column
 from orders.models import Order, RiskSignal
-from orders.risk import SIGNAL_CODES, filter_by_flag, risk_flags_annotation, risk_flags_of
+from orders.risk import filter_by_flag, risk_flags_annotation, risk_flags_of
 from tests.factories import OrderFactory, PushPayloadFactory, UserFactory, pushed_order
 
 pytestmark = pytest.mark.django_db
@@ -110,43 +109,12 @@ def test_pushed_orders_carry_their_flags():
 
 class _OrderAdmin(RiskFlagsAdminMixin, admin.ModelAdmin):
     list_display = ["order_no", risk_flags_column]
-    list_filter = [RiskFlagListFilter]
 
 
 def _request(**params):
     request = RequestFactory().get("/admin/orders/order/", params)
     request.user = UserFactory(is_superuser=True)
     return request
-
-
-@pytest.mark.parametrize(("value", "expected"), [("simulator", {"sim"}), (None, {"sim", "clean"}), ("bogus", set())])
-def test_list_filter_by_signal(value, expected):
-    # given
-    orders = {"sim": flagged("simulator"), "clean": flagged()}
-    params = {"risk_flag": value} if value else {}
-    request = _request(**params)
-    model_admin = _OrderAdmin(Order, admin.site)
-    list_filter = RiskFlagListFilter(request, {key: [v] for key, v in params.items()}, Order, model_admin)
-
-    # when
-    found = list_filter.queryset(request, Order.objects.all())
-
-    # then
-    assert {name for name, order in orders.items() if order in found} == expected
-    assert [code for code, _ in list_filter.lookup_choices] == list(SIGNAL_CODES)
-
-
-def test_list_filter_labels_follow_the_language():
-    # given
-    request = _request()
-    model_admin = _OrderAdmin(Order, admin.site)
-
-    # when
-    with translation.override("zh-hans"):
-        choices = dict(RiskFlagListFilter(request, {}, Order, model_admin).lookup_choices)
-
-    # then
-    assert choices["simulator"] == "模拟器"
 
 
 def test_flags_column_from_the_admin_queryset(django_assert_num_queries):
@@ -178,30 +146,3 @@ def test_flags_column_escapes_unregistered_codes():
 
     # then
     assert "&lt;b&gt;old&lt;/b&gt;" in cell
-
-
-def test_signal_panel_links_each_linked_order(django_assert_num_queries):
-    # given
-    earlier = pushed_order(None, PushPayloadFactory(userAdditional__deviceInfo__deviceId="dev-panel"))
-    later = pushed_order(None, PushPayloadFactory(userAdditional__deviceInfo__deviceId="dev-panel"))
-    inline = RiskSignalInline(Order, admin.site)
-    request = _request()
-
-    # when: signals and their linked orders in two queries, whatever their number
-    with django_assert_num_queries(2):
-        signals = list(inline.get_queryset(request).filter(order=later))
-        cells = {signal.code: inline.linked(signal) for signal in signals}
-
-    # then
-    assert cells["shared_device"] == (
-        f'<a href="/admin/orders/order/{earlier.pk}/change/">{earlier.order_no} ({earlier.institution.code})</a>'
-    )
-    assert cells["thin_address_book"] == "-"
-    shared = next(signal for signal in signals if signal.code == "shared_device")
-    assert inline.signal(shared) == "Shared device (shared_device)"
-    assert inline.reason(shared).startswith("Device identifier (deviceId)")
-    with translation.override("zh-hans"):
-        assert inline.reason(shared).startswith("设备标识（deviceId）")
-    assert not inline.has_add_permission(request)
-    assert not inline.has_change_permission(request)
-    assert not inline.has_delete_permission(request)
