@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from config.admin import ReadOnlyAdminMixin
 from intake import services
 from intake.models import Institution, PushLog
 
@@ -82,7 +83,7 @@ class InstitutionAdmin(admin.ModelAdmin):
 
 
 @admin.register(PushLog)
-class PushLogAdmin(admin.ModelAdmin):
+class PushLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["received_at", "institution", "door", "order_no", "outcome", "http_status", "duration_ms"]
     list_filter = ["outcome", "door", "institution"]
     search_fields = ["order_no", "request_id"]
@@ -94,12 +95,3 @@ class PushLogAdmin(admin.ModelAdmin):
     @admin.display(description=_("body as received"))
     def body_text(self, obj):
         return format_html("<pre style='white-space:pre-wrap'>{}</pre>", obj.body_text)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

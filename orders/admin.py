@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from config.admin import ReadOnlyAdminMixin
 from orders import queries, selectors, services
 from orders.admin_export import CsvExportAdminMixin
 from orders.admin_risk import RiskFlagsAdminMixin, risk_flags_column
@@ -32,6 +33,7 @@ from orders.models import (
     Employer,
     Order,
     PersonalDataAccess,
+    PersonalDataPurge,
     ReviewEvent,
 )
 from orders.pii import can_view_personal_data, mask_phone, personal_data_access_record, phone_for
@@ -92,17 +94,8 @@ class LargeTableAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
 
 
-class ReadOnlyAdmin(LargeTableAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     """Data pushed by an institution (or written as an audit row): nobody adds, edits or deletes it."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- Filters ---------------------------------------------------------------------------------
@@ -789,3 +782,20 @@ class PersonalDataAccessAdmin(ReadOnlyAdmin):
     list_display = ["accessed_at", "user", "order", "context"]
     list_filter = ["user", OrderNumberFilter]
     list_select_related = ["user", "order"]
+
+
+@admin.register(PersonalDataPurge)
+class PersonalDataPurgeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every run of `purge_personal_data`, so an auditor can see retention is enforced."""
+
+    list_display = [
+        "started_at",
+        "finished_at",
+        "cutoff",
+        "retention_days",
+        "dry_run",
+        "orders",
+        "address_book_entries",
+    ]
+    list_filter = ["dry_run"]
+    date_hierarchy = "started_at"

@@ -16,6 +16,7 @@ from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from config.admin import ReadOnlyAdminMixin
 from orders import exports
 from orders.authentication import staff_api_token_revoke
 from orders.choices import ExportKind
@@ -98,15 +99,8 @@ class CsvExportAdminMixin:
         )
 
 
-class ReadOnlyLogAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Log rows: administrators read them; nobody writes them from the admin."""
 
 
 @admin.register(ExportLog)

@@ -147,3 +147,16 @@ def test_bad_arguments_are_refused_and_nothing_is_recorded(args, message):
     with pytest.raises(CommandError, match=message):
         _purge(*args)
     assert not PersonalDataPurge.objects.exists()
+
+
+@pytest.mark.django_db
+def test_purge_runs_are_listed_read_only_in_the_admin(client):
+    # given a recorded purge run
+    from django.contrib.auth import get_user_model
+
+    call_command("purge_personal_data", "--older-than", "30", stdout=StringIO())
+    client.force_login(get_user_model().objects.create_superuser("auditor", "a@example.com", "pw-for-tests-only"))
+
+    # then administrators can read it and nobody can add or change one
+    assert client.get("/admin/orders/personaldatapurge/").status_code == 200
+    assert client.get("/admin/orders/personaldatapurge/add/").status_code == 403
