@@ -42,8 +42,8 @@ CLIENTS = 8
 BIG_BOOK = 3_000
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
 
-# The 35 columns of orders.exports.ORDER_COLUMNS, read straight from the tables
-# in the export's order: what "the same rows by COPY" means for section 4.
+# The 36 columns of orders.exports.ORDER_COLUMNS (risk flags last), read straight
+# from the tables in the export's order: what "the same rows by COPY" means for section 4.
 EXPORT_COPY_SQL = """
 COPY (
     SELECT o.id, o.order_no, i.code, o.received_at, o.door, o.loan_amount_fen,
@@ -51,7 +51,9 @@ COPY (
            o.address_book_count, d.device_id, d.device_name, d.os_type, d.os_kind, d.os_version, d.last_login_at,
            d.ip, d.gps_longitude, d.gps_latitude, d.gps_address, d.wifi, d.battery_percent, d.carrier,
            d.app_market, d.is_root, d.is_simulator, d.imei, d.android_id, d.idfa, e.company_name, e.province,
-           e.city, e.district, e.tel_no
+           e.city, e.district, e.tel_no,
+           coalesce((SELECT string_agg(rs.code, ';' ORDER BY rs.code) FROM orders_risksignal rs
+                     WHERE rs.order_id = o.id), '')
     FROM orders_order o
     JOIN intake_institution i ON i.id = o.institution_id
     LEFT JOIN orders_device d ON d.order_id = o.id
