@@ -9,12 +9,14 @@ query (related columns and the risk flags in the same query, never a query per
 row), fetched `chunk_size` at a time through a server-side cursor and written
 into a `StreamingHttpResponse` one chunk per write.
 
-Speed: a chunk is formatted column by column, so the columns that need nothing
-(numbers, fixed vocabularies) are never touched in Python and a text column is
-neutralised cell by cell only when one of its cells starts like a formula; the
-chunk then goes through `csv.writer.writerows` in one call. On PostgreSQL the
-rows are read with psycopg's compiled timestamp loader instead of Django's
-pure-Python one. Profile and before/after figures: issue 6.
+Speed: on PostgreSQL the database writes each row's CSV line (`_sql_lines`: the
+same rules as the Python formatters, in SQL) and Python only joins the fetched
+lines. Elsewhere (SQLite) a chunk is formatted column by column, so the columns
+that need nothing (numbers, fixed vocabularies) are never touched in Python and a
+text column is neutralised cell by cell only when one of its cells starts like a
+formula; the chunk then goes through `csv.writer.writerows` in one call. Both
+paths write the same bytes (a test holds them to it). Profile and before/after
+figures: issue 6.
 """
 
 import csv
@@ -90,6 +92,12 @@ def _yuans(values: tuple) -> list[str]:
     return [f"{fen // 100}.{fen % 100:02d}" if fen is not None else "" for fen in values]
 
 
+def _decimals(values: tuple) -> list[str]:
+    """Fixed point, never an exponent: `0.000000000000` where `str(Decimal)` gives `0E-12`, as PostgreSQL
+    prints numerics."""
+    return [format(value, "f") if value is not None else "" for value in values]
+
+
 _BOOLEAN_TEXT = {True: "true", False: "false", None: ""}
 
 
@@ -144,8 +152,8 @@ ORDER_COLUMNS = (
     Column("os_version", "device__os_version"),
     Column("last_login_at", "device__last_login_at", _datetimes),
     Column("ip", "device__ip", None),
-    Column("gps_longitude", "device__gps_longitude", None),
-    Column("gps_latitude", "device__gps_latitude", None),
+    Column("gps_longitude", "device__gps_longitude", _decimals),
+    Column("gps_latitude", "device__gps_latitude", _decimals),
     Column("gps_address", "device__gps_address"),
     Column("wifi", "device__wifi", _booleans),
     Column("battery_percent", "device__battery_percent", None),
@@ -234,6 +242,151 @@ def _fetched_chunks(queryset: QuerySet, lookups: list[str], chunk_size: int) -> 
             yield chunk
 
 
+# --- PostgreSQL: CSV lines built by the database ------------------------------------------------------
+# Formatting a row in Python cost ~9 µs (formatters + csv module); PostgreSQL builds the same line for
+# a fraction of that, and psycopg then loads one text column per row. Rows still come through the same
+# named cursor in `chunk_size` fetches (one logged query, per-FETCH statement timeout, nothing to cancel
+# when the client goes away) rather than one long COPY statement, which the 30 s statement timeout
+# would kill halfway through a slow client's download. Every rule below mirrors a Python formatter
+# above; `test_both_paths_write_the_same_bytes` holds them together.
+SQL_LINES = True  # tests switch it off to run the Python formatters on PostgreSQL
+
+# Code points of FORMULA_PREFIXES: `ascii(cell) IN (...)` compares integers, not strings.
+_SQL_FORMULA_FIRST = ", ".join(str(ord(prefix)) for prefix in FORMULA_PREFIXES)
+_SQL_NEEDS_QUOTES = "E'[\",\\r\\n]'"  # what makes csv.writer (QUOTE_MINIMAL, \r\n) quote a cell
+_TEXT_FIELDS = frozenset({"CharField", "SlugField", "TextField"})
+_TZ_NAME_RE = re.compile(r"[A-Za-z0-9_+\-/]+")
+
+
+def _sql_neutralised(cell: str) -> str:
+    return f"CASE WHEN ascii({cell}) IN ({_SQL_FORMULA_FIRST}) THEN '''' || {cell} ELSE {cell} END"
+
+
+def _sql_masked(cell: str) -> str:
+    """`mask_phone` then `neutralize`: only a long number keeps its first character, so only it can
+    start like a formula."""
+    return (
+        f"CASE WHEN char_length({cell}) >= 11 THEN "
+        f"CASE WHEN ascii({cell}) IN ({_SQL_FORMULA_FIRST}) THEN '''' ELSE '' END"
+        f" || left({cell}, 3) || '****' || right({cell}, 4)"
+        f" WHEN char_length({cell}) > 4 THEN repeat('*', char_length({cell}) - 4) || right({cell}, 4)"
+        f" ELSE repeat('*', char_length({cell})) END"
+    )
+
+
+def _sql_datetimes(cell: str) -> str:
+    """`datetime.isoformat()` in the display time zone: microseconds only when not zero, the offset the
+    zone had at that instant (`+08:00`; seconds only for the local mean times of the 19th century)."""
+    zone = settings.TIME_ZONE
+    if not _TZ_NAME_RE.fullmatch(zone):
+        raise ValueError(f"Unexpected TIME_ZONE {zone!r}")
+    local = f"({cell} AT TIME ZONE '{zone}')"
+    seconds = f"extract(epoch FROM {local} - ({cell} AT TIME ZONE 'UTC'))::int"
+    now = timezone.localtime(timezone.now(), timezone.get_default_timezone())
+    hours, minutes, rest = f"abs({seconds}) / 3600", f"mod(abs({seconds}), 3600) / 60", f"mod(abs({seconds}), 60)"
+    return (
+        f"to_char({local}, CASE WHEN date_trunc('second', {local}) = {local}"
+        " THEN 'YYYY-MM-DD\"T\"HH24:MI:SS' ELSE 'YYYY-MM-DD\"T\"HH24:MI:SS.US' END)"
+        # The usual offset by comparing intervals: numeric arithmetic only for the rare other ones.
+        f" || CASE WHEN {local} - ({cell} AT TIME ZONE 'UTC') = interval '{now.utcoffset().total_seconds():.0f} s'"
+        f" THEN '{now.isoformat()[-6:]}' ELSE"
+        f" CASE WHEN {seconds} < 0 THEN '-' ELSE '+' END"
+        f" || lpad(({hours})::text, 2, '0') || ':' || lpad(({minutes})::text, 2, '0')"
+        f" || CASE WHEN {rest} = 0 THEN '' ELSE ':' || lpad(({rest})::text, 2, '0') END"
+        " END"
+    )
+
+
+def _sql_yuans(cell: str) -> str:
+    """`f"{fen // 100}.{fen % 100:02d}"`: Python's floor division and modulo, also for negative fen."""
+    remainder = f"mod(mod({cell}, 100) + 100, 100)"
+    return f"(({cell} - {remainder}) / 100)::text || '.' || lpad({remainder}::text, 2, '0')"
+
+
+def _sql_booleans(cell: str) -> str:
+    return f"CASE WHEN {cell} THEN 'true' WHEN NOT {cell} THEN 'false' END"
+
+
+def _sql_plain(cell: str, field) -> str:
+    """Numbers and fixed vocabularies as PostgreSQL prints them: the same text as `str()` of what psycopg
+    loads, given `_decimals`; an address without the `/32` a cast to text would add."""
+    if field.get_internal_type() == "GenericIPAddressField":
+        return f"host({cell})"
+    return f"{cell}::text"
+
+
+def _sql_cell(column: Column, cell: str, field, *, unmasked: bool) -> tuple[str, bool]:
+    """The SQL text of one CSV cell of `column` read from `cell`, and whether it may need quoting."""
+    if column.format is _PHONES:
+        return (_sql_neutralised(cell) if unmasked else _sql_masked(cell)), True
+    if column.format is _texts:
+        return _sql_neutralised(cell), True
+    if column.format is _datetimes:
+        return _sql_datetimes(cell), False
+    if column.format is _yuans:
+        return _sql_yuans(cell), False
+    if column.format is _booleans:
+        return _sql_booleans(cell), False
+    if column.format is _decimals or column.format is None:
+        # A vocabulary cannot hold a comma or quote today; csv.writer would quote one, so the line does too.
+        return _sql_plain(cell, field), field.get_internal_type() in _TEXT_FIELDS
+    raise ValueError(f"No SQL rule for the formatter of column {column.header!r}")
+
+
+def _sql_concat(parts: list[str]) -> str:
+    """concat(): one buffer for the whole line (`||` copies it at every step), a NULL written as nothing;
+    nested past PostgreSQL's 100 arguments."""
+    if len(parts) > 100:
+        return _sql_concat([_sql_concat(parts[start : start + 100]) for start in range(0, len(parts), 100)])
+    return f"concat({', '.join(parts)})"
+
+
+def _sql_lines(queryset: QuerySet, columns: Sequence[Column], *, unmasked: bool) -> tuple[str, tuple] | None:
+    """One SELECT whose single column is each row's CSV line (without its line end), in the queryset's
+    order; None when the queryset can match nothing."""
+    lookups = list(dict.fromkeys(column.lookup for column in columns))
+    rows = queryset.values_list(*lookups)
+    compiler = rows.query.get_compiler(rows.db)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return None
+    # The SELECT's column order (Django puts annotations last) and each column's field.
+    selected = [(alias, expression.output_field) for expression, _, alias in compiler.select]
+    position = {alias: index for index, (alias, _) in enumerate(selected)}
+    cells = []
+    for number, column in enumerate(columns):
+        index = position[column.lookup]
+        text, free = _sql_cell(column, f"r.c{index}", selected[index][1], unmasked=unmasked)
+        cells.append((f"x{number}", text, free))
+    # Cells are computed once (OFFSET 0 keeps PostgreSQL from inlining them into the quoting below,
+    # which names each twice); the inner ORDER BY already keeps the subqueries from being flattened.
+    names = ", ".join(f"c{index}" for index in range(len(selected)))
+    quoted = [
+        f"CASE WHEN {name} ~ {_SQL_NEEDS_QUOTES} THEN '\"' || replace({name}, '\"', '\"\"') || '\"' ELSE {name} END"
+        if free
+        else name
+        for name, _, free in cells
+    ]
+    line = _sql_concat([part for cell in quoted for part in (cell, "','")][:-1])
+    cell_list = ", ".join(f"{text} AS {name}" for name, text, _ in cells)
+    return (
+        f"SELECT {line} FROM (SELECT {cell_list} FROM ({sql}) AS r({names}) OFFSET 0) AS x",
+        tuple(params),
+    )
+
+
+def _line_chunks(queryset: QuerySet, columns: Sequence[Column], *, unmasked: bool, chunk_size: int):
+    """Like `_fetched_chunks`, for PostgreSQL: (CSV text, row count) per fetch of `chunk_size` lines."""
+    statement = _sql_lines(queryset, columns, unmasked=unmasked)
+    if statement is None:
+        return
+    with connections[queryset.db].chunked_cursor() as cursor:
+        cursor.execute(*statement)
+        while lines := cursor.fetchmany(chunk_size):
+            yield "\r\n".join([line for (line,) in lines]) + "\r\n", len(lines)
+
+
 def _server_side_read(queryset: QuerySet):
     """On PostgreSQL the rows are read through a server-side cursor. Outside a transaction
     (autocommit, as under gunicorn) Django declares it WITH HOLD, and PostgreSQL then
@@ -247,24 +400,36 @@ def _server_side_read(queryset: QuerySet):
     return nullcontext()
 
 
+def _python_chunks(rows: QuerySet, columns: Sequence[Column], *, unmasked: bool, chunk_size: int):
+    """(CSV text, row count) per chunk of at most `chunk_size` rows, formatted in Python."""
+    lookups = list(dict.fromkeys(column.lookup for column in columns))
+    format_chunk = _chunk_formatter(columns, lookups, unmasked=unmasked)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    # `closing`: a client that goes away closes the named cursor before the transaction ends.
+    with closing(_fetched_chunks(rows, lookups, chunk_size)) as chunks:
+        for chunk in chunks:
+            writer.writerows(format_chunk(chunk))
+            yield _drain(buffer), len(chunk)
+
+
 def _csv_chunks(
     *, log_id: int, spec: ExportSpec, rows: QuerySet, unmasked: bool, bom: bool, chunk_size: int
 ) -> Iterator[str]:
-    lookups = list(dict.fromkeys(column.lookup for column in spec.columns))
-    format_chunk = _chunk_formatter(spec.columns, lookups, unmasked=unmasked)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    csv.writer(buffer).writerow([column.header for column in spec.columns])
+    in_database = SQL_LINES and connections[rows.db].vendor == "postgresql"
+    chunks = (_line_chunks if in_database else _python_chunks)(
+        rows, spec.columns, unmasked=unmasked, chunk_size=chunk_size
+    )
     written = 0
     finished = False
     try:
-        writer.writerow([column.header for column in spec.columns])
         yield (BOM if bom else "") + _drain(buffer)
-        # `closing`: a client that goes away closes the named cursor before the transaction ends.
-        with _server_side_read(rows), closing(_fetched_chunks(rows, lookups, chunk_size)) as chunks:
-            for chunk in chunks:
-                writer.writerows(format_chunk(chunk))
-                written += len(chunk)
-                yield _drain(buffer)
+        with _server_side_read(rows), closing(chunks):
+            for text, count in chunks:
+                written += count
+                yield text
         finished = True
     finally:
         # Also when the client goes away mid-download: the log then shows how far it got.

@@ -3,6 +3,7 @@
 import csv
 import io
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,6 +19,7 @@ from tests.factories import (
     AnalystFactory,
     ContactFactory,
     DeviceFactory,
+    EmployerFactory,
     OrderFactory,
     ReviewerFactory,
     UserFactory,
@@ -456,3 +458,114 @@ def test_rows_are_read_inside_a_transaction_on_postgresql_only(django_db_setup):
     assert len(rest) == 1
     assert connection.get_autocommit()
     assert ExportLog.objects.get().row_count == 4
+
+
+# --- The two ways of writing a row ----------------------------------------------------------------
+
+
+def export_bytes(user, kind: str) -> bytes:
+    response = exports.export_response(
+        user=user, kind=kind, orders=Order.objects.all(), source="api", filters={}, chunk_size=2
+    )
+    return b"".join(response.streaming_content)
+
+
+@pytest.fixture
+def awkward_orders():
+    """Every rule the SQL lines mirror, at its edges."""
+    first = DeviceFactory(
+        order__order_no="=1+1",
+        order__user_phone="+8613812340",
+        order__received_at=datetime(2024, 5, 1, 9, 30, tzinfo=SHANGHAI),  # microseconds 0: omitted
+        order__loan_amount_fen=5,
+        device_name='say "hi", then\nleave\r',
+        gps_address="",
+        gps_longitude=Decimal("0"),
+        gps_latitude=Decimal("0.000000100000"),  # str(Decimal) would write 1.00000E-7
+        last_login_at=datetime(2024, 5, 1, 9, 30, 0, 1500, tzinfo=SHANGHAI),
+        carrier="\t中国移动",
+        ip="2001:db8::1",
+        wifi=None,
+        is_root=True,
+        battery_percent=0,
+    ).order
+    EmployerFactory(order=first, tel_no="@21-65550000", company_name="-公司,有限")
+    flag(first, "simulator", "shared_device")
+    second = DeviceFactory(
+        order__order_no="ok",
+        order__user_phone="13812340000",
+        order__received_at=datetime(2024, 5, 1, 9, 30, 0, 999999, tzinfo=SHANGHAI),
+        gps_longitude=Decimal("-121.473701234567"),
+        gps_latitude=None,
+        last_login_at=datetime(1988, 6, 1, 12, 0, tzinfo=SHANGHAI),  # summer time: +09:00
+        wifi=False,
+    ).order
+    EmployerFactory(order=second, tel_no="1234")
+    third = OrderFactory(  # no device: NULL cells
+        order_no="no device",
+        user_phone="",
+        loan_amount_fen=1_000_000_099,
+        review_updated_at=datetime(1900, 1, 1, tzinfo=SHANGHAI),  # local mean time, +08:05:43
+    )
+    for order in (first, second, third):
+        ContactFactory(order=order, name="=cmd|' /C calc'!A0", mobile="12345")
+        AddressBookEntryFactory(order=order, name='"q"', phone="+86 138", phone_digits="", is_mobile=False)
+        AddressBookEntryFactory(order=order, name="", phone="0086", phone_digits="0086", is_mobile=True)
+    return [first, second, third]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL alone writes the lines in SQL")
+@pytest.mark.parametrize("kind", [ExportKind.ORDERS, ExportKind.CONTACTS, ExportKind.ADDRESS_BOOK])
+@pytest.mark.parametrize("unmasked", [False, True], ids=["masked", "unmasked"])
+def test_both_paths_write_the_same_bytes(monkeypatch, awkward_orders, kind, unmasked):
+    # given
+    user = UserFactory(is_superuser=True) if unmasked else AnalystFactory()
+    # when
+    in_sql = export_bytes(user, kind)
+    monkeypatch.setattr(exports, "SQL_LINES", False)
+    in_python = export_bytes(user, kind)
+    # then: also one row per line of the export, whatever the cells hold
+    assert in_sql == in_python
+    expected_rows = {ExportKind.ORDERS: 3, ExportKind.CONTACTS: 3, ExportKind.ADDRESS_BOOK: 6}[kind]
+    assert len(list(csv.reader(io.StringIO(in_sql.decode())))) == expected_rows + 1
+    assert list(ExportLog.objects.values_list("row_count", flat=True)) == [expected_rows] * 2
+
+
+def test_awkward_cells_as_written_on_either_database(awkward_orders, analyst):
+    # when
+    body = export_bytes(analyst, ExportKind.ORDERS).decode()
+    rows = {row["order_no"]: row for row in csv.DictReader(io.StringIO(body))}
+    first, second, third = rows["'=1+1"], rows["ok"], rows["no device"]
+    # then
+    assert (first["order_no"], first["user_phone"], first["company_tel"]) == ("'=1+1", "'+86****2340", "'@21****0000")
+    assert (first["device_name"], first["carrier"]) == ('say "hi", then\nleave\r', "'\t中国移动")
+    assert (first["gps_longitude"], first["gps_latitude"]) == ("0.000000000000", "0.000000100000")
+    assert (first["received_at"], first["last_login_at"]) == (
+        "2024-05-01T09:30:00+08:00",
+        "2024-05-01T09:30:00.001500+08:00",
+    )
+    assert (first["loan_amount_yuan"], first["wifi"], first["is_root"]) == ("0.05", "", "true")
+    assert (first["ip"], first["battery_percent"], first["gps_address"]) == ("2001:db8::1", "0", "")
+    assert (first["company_name"], first["risk_flags"]) == ("'-公司,有限", "shared_device;simulator")
+    assert second["received_at"] == "2024-05-01T09:30:00.999999+08:00"
+    assert second["last_login_at"] == "1988-06-01T12:00:00+09:00"
+    assert (second["gps_longitude"], second["gps_latitude"], second["company_tel"]) == ("-121.473701234567", "", "****")
+    assert (second["wifi"], second["user_phone"]) == ("false", "138****0000")
+    assert (third["user_phone"], third["loan_amount_yuan"], third["device_id"]) == ("", "10000000.99", "")
+    assert third["review_updated_at"] == "1900-01-01T00:00:00+08:05:43"
+
+
+def test_a_column_without_an_sql_rule_is_refused():
+    # given: a formatter the SQL lines know nothing about
+    column = exports.Column("odd", "order_no", lambda values: values)
+    # when / then
+    with pytest.raises(ValueError, match="No SQL rule"):
+        exports._sql_cell(column, "r.c0", Order._meta.get_field("order_no"), unmasked=False)
+
+
+def test_a_time_zone_name_that_could_break_the_sql_is_refused(settings):
+    # given
+    settings.TIME_ZONE = "Asia/Shanghai'; --"
+    # when / then
+    with pytest.raises(ValueError, match="Unexpected TIME_ZONE"):
+        exports._sql_datetimes("r.c3")
