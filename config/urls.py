@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from intake.views import healthz
@@ -10,6 +11,8 @@ urlpatterns = [
     path("", include("intake.urls")),
     path("", include("orders.urls")),
     path("admin/", admin.site.urls),
+    # The admin's language switcher posts here (Django's set_language view).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
     path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
     path(
@@ -19,6 +22,9 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+admin.site.site_header = _("Lending-risk review")
+admin.site.site_title = _("Lending-risk review")
 
 handler404 = "intake.errors.not_found"
 handler500 = "intake.errors.server_error"
