@@ -383,6 +383,7 @@ def test_claim_next_asks_on_get_and_claims_on_post(client, reviewer):
 
     # then
     assert confirmation.status_code == 200
+    assert f'href="{reverse("admin:orders_order_changelist")}"'.encode() in confirmation.content  # breadcrumbs
     assert not ReviewEvent.objects.filter(kind="claim").count() > 1
     assert claimed.url == _page(order)
     assert "No unassigned pending orders are waiting." in _messages(empty)
@@ -413,6 +414,7 @@ def test_supervisor_assigns_selected_orders_through_the_action(client, superviso
     # then
     assert form_page.status_code == 200
     assert b"Assign orders to a reviewer" in form_page.content
+    assert f'href="{reverse("admin:orders_order_changelist")}"'.encode() in form_page.content  # breadcrumbs
     assert any("2 order(s) assigned" in message for message in _messages(applied))
     assert set(Order.objects.filter(assigned_to=target).values_list("pk", flat=True)) == {o.pk for o in orders[:2]}
 
