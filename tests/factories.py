@@ -13,7 +13,7 @@ from django.utils import timezone
 from intake.models import Institution
 from intake.services import institution_create
 from orders.choices import ContactPriority, Door, OsKind, RelationCategory
-from orders.models import AddressBookEntry, Contact, Device, Employer, Order
+from orders.models import AddressBookEntry, Contact, Device, Employer, Order, RiskSignal
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "shared" / "samples"
 _BUNDLED_SAMPLE = Path(__file__).resolve().parents[1] / "intake" / "examples" / "push-ios-office-worker.json"
@@ -251,3 +251,10 @@ def pushed_order(institution: Institution | None = None, payload: dict | None = 
     )
     assert result.http_status == 201, result.errors
     return result.order
+
+
+def flag(order: Order, *codes: str) -> None:
+    """Give `order` risk signals with these codes directly (no push, no lookups)."""
+    RiskSignal.objects.bulk_create(
+        [RiskSignal(order=order, code=code, severity="low", reason_zh="原因", reason_en="reason") for code in codes]
+    )

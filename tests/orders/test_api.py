@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from orders.authentication import staff_api_token_create, staff_api_token_revoke
-from orders.models import Order, PersonalDataAccess, RiskSignal, StaffApiToken
+from orders.models import PersonalDataAccess, RiskSignal, StaffApiToken
 from tests.factories import (
     AddressBookEntryFactory,
     AnalystFactory,
@@ -18,6 +18,7 @@ from tests.factories import (
     OrderFactory,
     ReviewerFactory,
     UserFactory,
+    flag,
     pushed_order,
 )
 
@@ -25,12 +26,6 @@ LIST_URL = "/api/v1/orders/"
 READ_URLS = [LIST_URL, f"{LIST_URL}?format=csv", "/api/v1/orders/contacts.csv", "/api/v1/orders/address-book.csv"]
 
 pytestmark = pytest.mark.django_db
-
-
-def flag(order: Order, *codes: str) -> None:
-    RiskSignal.objects.bulk_create(
-        [RiskSignal(order=order, code=code, severity="low", reason_zh="原因", reason_en="reason") for code in codes]
-    )
 
 
 def bearer(token: str) -> dict:

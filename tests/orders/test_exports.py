@@ -13,7 +13,7 @@ from django.db import close_old_connections, connection
 from orders import exports
 from orders.authentication import staff_api_token_create
 from orders.choices import ExportKind, OsKind
-from orders.models import ExportLog, Order, RiskSignal
+from orders.models import ExportLog, Order
 from tests.factories import (
     AddressBookEntryFactory,
     AnalystFactory,
@@ -23,6 +23,7 @@ from tests.factories import (
     OrderFactory,
     ReviewerFactory,
     UserFactory,
+    flag,
     pushed_order,
 )
 
@@ -32,12 +33,6 @@ ADDRESS_BOOK_CSV = "/api/v1/orders/address-book.csv"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 pytestmark = pytest.mark.django_db
-
-
-def flag(order: Order, *codes: str) -> None:
-    RiskSignal.objects.bulk_create(
-        [RiskSignal(order=order, code=code, severity="low", reason_zh="原因", reason_en="reason") for code in codes]
-    )
 
 
 def body_of(response) -> str:

@@ -6,20 +6,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from orders.choices import OsKind, ReviewStatus
-from orders.models import Order, RiskSignal
+from orders.models import Order
 from orders.queries import InvalidFiltersError, order_filter
 from orders.risk import SIGNAL_CODES
-from tests.factories import DeviceFactory, InstitutionFactory, OrderFactory
+from tests.factories import DeviceFactory, InstitutionFactory, OrderFactory, flag
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 pytestmark = pytest.mark.django_db
-
-
-def flag(order: Order, *codes: str) -> None:
-    RiskSignal.objects.bulk_create(
-        [RiskSignal(order=order, code=code, severity="low", reason_zh="原因", reason_en="reason") for code in codes]
-    )
 
 
 def matching(**params) -> set[str]:
