@@ -131,6 +131,8 @@ class PushRateWindow(models.Model):
 
     Used when no cache server is configured: every process of every server counts
     in the same row, atomically (one upsert), so the limit holds across workers.
+    On PostgreSQL the table is UNLOGGED (migration 0004): a counter is not worth
+    a wait for the disk on every push.
     """
 
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+")

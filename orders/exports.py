@@ -35,6 +35,7 @@ from django.db import DatabaseError, connections, transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from psycopg import ClientCursor
 from psycopg.types.datetime import TimestamptzLoader
 
 from orders import queries
@@ -381,8 +382,12 @@ def _line_chunks(queryset: QuerySet, columns: Sequence[Column], *, unmasked: boo
     statement = _sql_lines(queryset, columns, unmasked=unmasked)
     if statement is None:
         return
+    sql, params = statement
     with connections[queryset.db].chunked_cursor() as cursor:
-        cursor.execute(*statement)
+        # The parameters go into the SQL's text (psycopg quotes them, as with client-side
+        # binding): bound server-side (settings: server_side_binding), PostgreSQL took twice
+        # as long over the million lines of this statement (README, Performance).
+        cursor.execute(ClientCursor(cursor.connection).mogrify(sql, params))
         while lines := cursor.fetchmany(chunk_size):
             yield "\r\n".join([line for (line,) in lines]) + "\r\n", len(lines)
 

@@ -58,6 +58,10 @@ class Order(models.Model):
         verbose_name=_("assigned reviewer"),
     )
     review_updated_at = models.DateTimeField(_("review updated at"), null=True, blank=True)
+    # True from the push's commit until its risk signals are written, just after
+    # the response (orders.risk.risk_signals_after_push); a worker that dies in
+    # between leaves it set for `recompute_risk_signals --pending`.
+    risk_pending = models.BooleanField(_("risk signals pending"), default=False, db_default=False)
 
     class Meta:
         verbose_name = _("order")
@@ -82,6 +86,8 @@ class Order(models.Model):
             models.Index(fields=["user_phone"], name="order_user_phone_idx"),
             models.Index(fields=["order_no"], name="order_order_no_idx"),
             models.Index(fields=["review_status", "received_at"], name="order_review_queue_idx"),
+            # Holds only the few orders whose signals are still to be written, so the sweep finds them at once.
+            models.Index(fields=["id"], condition=Q(risk_pending=True), name="order_risk_pending_idx"),
         ]
         permissions = [
             ("view_personal_data", _("Can see personal data unmasked")),

@@ -1,9 +1,13 @@
-"""Risk signals: what links an order to other applicants' orders, computed at push time and by backfill.
+"""Risk signals: what links an order to other applicants' orders, computed after each push and by backfill.
+
+When: `risk_signals_after_push` runs right after the push's commit, once its
+response has been sent (`config.after_response`); the order is `risk_pending`
+until then, and `recompute_risk_signals --pending` finishes any that a dead
+worker left. `risk_signals_recompute` is the backfill.
 
 Each signal is one function `(facts, lookups, config) -> Detection | None`,
 registered once in `SIGNALS` at the bottom of this module. `facts` is what the
-order itself says (taken from the validated push, so the push pays no query
-for it); `lookups` runs the cross-order queries lazily, one indexed query per
+order itself says (taken from the validated push, so it costs no query); `lookups` runs the cross-order queries lazily, one indexed query per
 family, shared by every signal that needs it, so the number of queries per
 order does not depend on the size of its address book or of the tables.
 
@@ -17,6 +21,7 @@ joined by `;`, `filter_by_flag(queryset, code)` keeps the orders with a signal.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -26,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -35,6 +40,8 @@ from django.utils.translation import get_language
 from orders.choices import ContactPriority, RiskSeverity
 from orders.models import AddressBookEntry, Contact, Device, Order, RiskSignal
 from orders.pii import mask_phone
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from intake.serializers import ValidatedPush
@@ -577,47 +584,104 @@ def _detect(facts: OrderFacts, config: RiskConfig) -> list[_Finding]:
     return findings
 
 
-@transaction.atomic(savepoint=False)
-def risk_signals_compute(*, order: Order, push: ValidatedPush | None = None) -> list[RiskSignal]:
-    """Compute and store the order's signals, and add the reverse links on the orders it links to.
+def risk_signals_after_push(*, order: Order, push: ValidatedPush) -> bool:
+    """Write the signals of an order whose push has just committed; returns whether it wrote them.
 
-    With `push` (inside the push's transaction, for the order just written) the
-    order's own data comes from the validated push without a query; without it
-    the order is read back and its previous signals are replaced.
+    Runs after the push's response has been sent (`intake.services.push_receive`),
+    so the integrator does not wait for the look-ups, and in its own transaction,
+    after the push's commit, so it sees every order committed before it,
+    including one pushed at the same moment that the push's own transaction
+    could not have seen. The order's own data comes from the validated push.
+
+    If a sweep already did the work (the order is no longer `risk_pending`),
+    nothing is written. If the database refuses the work, the mark stays for
+    `recompute_risk_signals --pending`; the push is stored and answered either way.
     """
     config = RiskConfig.from_settings()
-    if push is not None:
-        facts = OrderFacts.from_push(order=order, push=push, config=config)
-    else:
-        order = Order.objects.select_related("device").prefetch_related("contacts").get(pk=order.pk)
-        facts = _facts_from_database([order], config)[0]
-    return _write(_detect(facts, config), order_ids={facts.order_id}, config=config, replace=push is None)
+    facts = OrderFacts.from_push(order=order, push=push, config=config)
+    try:
+        with transaction.atomic():
+            _serialize_signal_writers()
+            if not Order.objects.filter(pk=order.pk, risk_pending=True).update(risk_pending=False):
+                return False
+            _write(_detect(facts, config), order_ids={order.pk}, config=config)
+        return True
+    except DatabaseError as error:
+        logger.warning(
+            "Risk signals of order %s left pending for recompute_risk_signals --pending: %s (SQLSTATE %s)",
+            order.pk,
+            type(error).__name__,
+            getattr(error.__cause__, "sqlstate", None),
+        )
+        return False
+
+
+@transaction.atomic(savepoint=False)
+def risk_signals_compute(*, order: Order) -> list[RiskSignal]:
+    """Recompute one stored order's signals, replacing what it had, and add the reverse links."""
+    config = RiskConfig.from_settings()
+    _serialize_signal_writers()
+    order = Order.objects.select_related("device").prefetch_related("contacts").get(pk=order.pk)
+    facts = _facts_from_database([order], config)[0]
+    signals = _write(_detect(facts, config), order_ids={order.pk}, config=config)
+    if order.risk_pending:
+        Order.objects.filter(pk=order.pk).update(risk_pending=False)
+    return signals
 
 
 def risk_signals_recompute(
-    *, queryset: QuerySet[Order], batch_size: int = 500, progress: Callable[[int, int], None] | None = None
+    *, queryset: QuerySet[Order], batch_size: int = 200, progress: Callable[[int, int], None] | None = None
 ) -> int:
-    """Recompute the signals of every order in `queryset`, a batch per transaction; returns the count."""
+    """Recompute the signals of every order in `queryset`, a batch per transaction; returns the count.
+
+    An order of the queryset that its push wrote meanwhile (a sweep of pending
+    orders) is still read and written again within its batch: the result is
+    the same, and the batch holds the writers' lock, so nothing is lost.
+    """
     config = RiskConfig.from_settings()
     total = queryset.count()
     done, last_pk = 0, 0
     while True:
-        batch = list(
-            queryset.filter(pk__gt=last_pk)
-            .order_by("pk")
-            .select_related("device")
-            .prefetch_related("contacts")[:batch_size]
-        )
-        if not batch:
-            break
         with transaction.atomic():
+            _serialize_signal_writers()
+            batch = list(
+                queryset.filter(pk__gt=last_pk)
+                .order_by("pk")
+                .select_related("device")
+                .prefetch_related("contacts")[:batch_size]
+            )
+            if not batch:
+                break
+            batch_ids = {order.pk for order in batch}
             findings = [finding for facts in _facts_from_database(batch, config) for finding in _detect(facts, config)]
-            _write(findings, order_ids={order.pk for order in batch}, config=config, replace=True)
+            _write(findings, order_ids=batch_ids, config=config)
+            Order.objects.filter(pk__in=batch_ids, risk_pending=True).update(risk_pending=False)
         done += len(batch)
         last_pk = batch[-1].pk
         if progress:
             progress(done, total)
     return done
+
+
+# Any 64-bit number that no other advisory lock of the database uses.
+_SIGNAL_WRITERS_LOCK = 0x5249534B_5349474E  # "RISKSIGN"
+
+
+def _serialize_signal_writers() -> None:
+    """Make the writers of signals (a push's computation, a recompute batch) take turns.
+
+    Each holds the lock for its look-ups and writes, until its transaction
+    ends. Taking turns, a computation sees every order whose own computation
+    came before it, and nothing writes onto its signals between its look-ups
+    and its writes. Two computations at once would lose each other's reverse
+    links (each replaces what its orders held) or deadlock on each other's
+    signal rows. A push's computation holds it for a few milliseconds.
+    PostgreSQL: a transaction-level advisory lock. SQLite needs none: its
+    transactions take the database's write lock at BEGIN (IMMEDIATE).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SIGNAL_WRITERS_LOCK])
 
 
 def _backlink_reason(code: str, count: int) -> tuple[str, str]:
@@ -628,12 +692,16 @@ def _backlink_reason(code: str, count: int) -> tuple[str, str]:
     return f"{signal.label_zh}：与其他 {count} 个订单关联", f"{signal.label_en}: linked to {count} other order(s)"
 
 
-def _write(findings: list[_Finding], *, order_ids: set[int], config: RiskConfig, replace: bool) -> list[RiskSignal]:
-    """Store the orders' signals and their links in bulk, then the reverse links on linked orders."""
+def _write(findings: list[_Finding], *, order_ids: set[int], config: RiskConfig) -> list[RiskSignal]:
+    """Replace the orders' signals and their links in bulk, then add the reverse links on linked orders.
+
+    What the orders held is replaced, including links that other orders added
+    to them: every relation is symmetric, so the orders' own look-ups find
+    those other orders again.
+    """
     now = timezone.now()
     through = RiskSignal.linked_orders.through
-    if replace:
-        RiskSignal.objects.filter(order_id__in=order_ids).delete()
+    RiskSignal.objects.filter(order_id__in=order_ids).delete()
     signals = RiskSignal.objects.bulk_create(
         [
             RiskSignal(
@@ -660,17 +728,12 @@ def _write(findings: list[_Finding], *, order_ids: set[int], config: RiskConfig,
                 reverse[(linked, finding.code)].add(finding.order_id)
         # An order recomputed in the same batch already holds its own full links.
         _write_reverse_links(
-            {key: sources for key, sources in reverse.items() if key[0] not in order_ids or not replace},
-            config=config,
-            now=now,
-            sources_are_new=not replace,
+            {key: sources for key, sources in reverse.items() if key[0] not in order_ids}, config=config, now=now
         )
     return signals
 
 
-def _write_reverse_links(
-    reverse: dict[tuple[int, str], set[int]], *, config: RiskConfig, now, sources_are_new: bool
-) -> None:
+def _write_reverse_links(reverse: dict[tuple[int, str], set[int]], *, config: RiskConfig, now) -> None:
     """Give each linked order the signal (created if missing) with a link back: a constant number of queries."""
     if not reverse:
         return
@@ -696,14 +759,13 @@ def _write_reverse_links(
             order_id__in={order_id for order_id, _ in keys}, code__in={code for _, code in keys}
         ).annotate(link_count=Count("linked_orders"))
     }
+    # A linked order may already hold the link: its own look-up found this order first.
     sources = {source for group in reverse.values() for source in group}
-    already = set()
-    if not sources_are_new:
-        already = set(
-            through.objects.filter(
-                risksignal_id__in=[signal.pk for signal in existing.values()], order_id__in=sources
-            ).values_list("risksignal_id", "order_id")
-        )
+    already = set(
+        through.objects.filter(
+            risksignal_id__in=[signal.pk for signal in existing.values()], order_id__in=sources
+        ).values_list("risksignal_id", "order_id")
+    )
     new_links, changed = [], []
     for key in keys:
         signal = existing[key]

@@ -11,7 +11,6 @@ from intake.models import Institution
 from intake.serializers import ValidatedPush
 from orders.choices import ReviewEventKind, ReviewStatus
 from orders.models import AddressBookEntry, Contact, Device, Employer, Order, ReviewEvent
-from orders.risk import risk_signals_compute
 
 _ADDRESS_BOOK_COLUMNS = ("order_id", "name", "phone", "phone_digits", "is_mobile")
 
@@ -29,6 +28,8 @@ def order_create_from_push(*, institution: Institution, door: str, push: Validat
         door=door,
         payload_sha256=payload_sha256,
         address_book_count=len(push.address_book),
+        # Until orders.risk.risk_signals_after_push has run, once the push is answered.
+        risk_pending=True,
         **push.order,
     )
     Device.objects.create(order=order, **push.device)
@@ -36,8 +37,6 @@ def order_create_from_push(*, institution: Institution, door: str, push: Validat
     if push.employer:
         Employer.objects.create(order=order, **push.employer)
     address_book_write(order_id=order.pk, entries=push.address_book)
-    # Same transaction: the reviewer never sees an order without its signals.
-    risk_signals_compute(order=order, push=push)
     return order
 
 

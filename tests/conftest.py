@@ -6,9 +6,20 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
+from config import after_response
 from tests.factories import InstitutionFactory
 
 PUSH_URL = "/api/v1/user-additional/"
+
+
+@pytest.fixture(autouse=True)
+def _after_response_failures_fail_the_test(monkeypatch):
+    """Work run after a response only logs its failures (the caller has its answer); a test must see them."""
+
+    def fail(work, error):
+        raise error
+
+    monkeypatch.setattr(after_response, "report_failure", fail)
 
 
 @pytest.fixture

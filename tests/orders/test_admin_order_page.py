@@ -212,6 +212,21 @@ def test_risk_panel_says_so_when_there_is_no_signal(client, reviewer):
     # then
     assert 'id="no-risk-signals"' in content
     assert 'class="risk-signal"' not in content
+    assert 'id="risk-signals-pending"' not in content
+
+
+def test_risk_panel_says_when_the_signals_are_not_written_yet(client, reviewer):
+    # given: an order answered a moment ago, whose signals follow the response
+    order = OrderFactory(risk_pending=True)
+    client.force_login(reviewer)
+
+    # when
+    content = client.get(_page(order)).content.decode()
+
+    # then: "still being computed", never "no risk signals"
+    assert 'id="risk-signals-pending"' in content
+    assert "recompute_risk_signals --pending" in content
+    assert 'id="no-risk-signals"' not in content
 
 
 def test_risk_panel_shows_an_unregistered_code_as_it_is_and_escaped(client, reviewer):

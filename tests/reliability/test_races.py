@@ -168,3 +168,45 @@ def test_two_reviewer_processes_deciding_one_order_leave_one_decision(race):
         status = connection.execute("SELECT review_status FROM orders_order WHERE order_no = %s", [order_no]).fetchone()
     assert [kind for kind, _ in events] == ["claim", "decide"]
     assert status[0] == events[-1][1]
+
+
+def _shared_device_links(name: str, order_nos: list[str]) -> dict[str, set[str]]:
+    with admin_connection(name) as connection:
+        rows = connection.execute(
+            "SELECT o.order_no, linked.order_no FROM orders_risksignal s "
+            "JOIN orders_order o ON o.id = s.order_id "
+            "JOIN orders_risksignal_linked_orders l ON l.risksignal_id = s.id "
+            "JOIN orders_order linked ON linked.id = l.order_id "
+            "WHERE s.code = 'shared_device' AND o.order_no = ANY(%s)",
+            [order_nos],
+        ).fetchall()
+    links: dict[str, set[str]] = {order_no: set() for order_no in order_nos}
+    for order_no, linked in rows:
+        links[order_no].add(linked)
+    return links
+
+
+def _pending(name: str, order_nos: list[str]) -> int:
+    with admin_connection(name) as connection:
+        return connection.execute(
+            "SELECT count(*) FROM orders_order WHERE risk_pending AND order_no = ANY(%s)", [order_nos]
+        ).fetchone()[0]
+
+
+@pytest.mark.parametrize("attempt", range(2))
+def test_applicants_pushed_at_the_same_moment_from_one_device_all_link_to_each_other(race, attempt):
+    # given: eight applicants on one device, pushed at once (each push sees none of the
+    # others in its own transaction; its signals, written after its commit, do)
+    server, name, _, token = race
+    device_id = f"dev-race-{attempt}"
+    payloads = [PushPayloadFactory(userAdditional__deviceInfo__deviceId=device_id) for _ in range(CLIENTS)]
+    order_nos = [payload["orderInfo"]["orderNo"] for payload in payloads]
+
+    # when
+    answers = _all_at_once(lambda i: server.push(payloads[i], token))
+
+    # then: every order is answered, its signals follow, and the links are symmetric and complete
+    assert [status for status, _, _ in answers] == [201] * CLIENTS
+    wait_until(lambda: _pending(name, order_nos) == 0, "the signals written after the responses")
+    links = _shared_device_links(name, order_nos)
+    assert links == {order_no: set(order_nos) - {order_no} for order_no in order_nos}

@@ -5,8 +5,10 @@ import logging
 import time
 
 import pytest
+from django.db import connection
 
 from intake import signing
+from intake.models import PushRateWindow
 from intake.throttling import rate_limit_consume
 from tests.factories import InstitutionFactory, PushPayloadFactory
 from tests.reliability.live import create_institution, dedicated_database, gunicorn, postgres_only
@@ -178,3 +180,13 @@ def test_the_limit_is_shared_by_every_worker_process(tmp_path):
     assert [status for status, _, _ in answers] == [201, 201, 201, 429, 429, 429]
     assert all(1 <= int(headers["Retry-After"]) <= 60 for status, headers, _ in answers if status == 429)
     assert len(workers) == 2
+
+
+@postgres_only[0]
+@postgres_only[1]
+@pytest.mark.django_db
+def test_the_counters_skip_the_write_ahead_log_on_postgresql():
+    # A counter is not worth a wait for the disk on every push (intake migration 0004).
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relpersistence FROM pg_class WHERE relname = %s", [PushRateWindow._meta.db_table])
+        assert cursor.fetchone() == ("u",)

@@ -255,6 +255,8 @@ class OrderGenerator:
                         "review_updated_at": None
                         if status == ReviewStatus.PENDING
                         else received_at + timedelta(hours=2),
+                        # Synthetic orders get no signals here; recompute_risk_signals computes them.
+                        "risk_pending": False,
                     },
                     "device": self.device(rng, index, received_at),
                     "contacts": contacts,

@@ -1,4 +1,9 @@
-"""`manage.py recompute_risk_signals [--since DATE]`: backfill risk signals, e.g. after a threshold change."""
+"""`manage.py recompute_risk_signals [--since DATE] [--pending]`: backfill risk signals, or finish pending ones.
+
+`--pending` is the sweep to run every few minutes (cron, a systemd timer): it
+computes the signals of accepted orders whose worker died between answering
+the push and writing them (`Order.risk_pending`).
+"""
 
 import datetime as dt
 
@@ -27,19 +32,30 @@ def _since(value: str) -> dt.datetime:
 class Command(BaseCommand):
     help = (
         "Recompute the risk signals of every order (or of those received since --since), in batches, "
-        "one transaction per batch. Orders they link to gain the reverse links."
+        "one transaction per batch. Orders they link to gain the reverse links. "
+        "With --pending, only the orders whose signals were not written after their push."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--since", help="Only orders received at or after this ISO date or datetime.")
-        parser.add_argument("--batch-size", type=int, default=500, help="Orders per transaction (default 500).")
+        parser.add_argument(
+            "--pending", action="store_true", help="Only orders still marked risk_pending (the periodic sweep)."
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=200,
+            help="Orders per transaction (default 200); pushes' signals wait for a batch, so keep it small.",
+        )
 
-    def handle(self, *args, since=None, batch_size=500, **options):
+    def handle(self, *args, since=None, pending=False, batch_size=200, **options):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
         queryset = Order.objects.all()
         if since:
             queryset = queryset.filter(received_at__gte=_since(since))
+        if pending:
+            queryset = queryset.filter(risk_pending=True)
 
         def progress(done: int, total: int) -> None:
             percent = done * 100 // total if total else 100
