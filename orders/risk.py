@@ -7,9 +7,10 @@ worker left. `risk_signals_recompute` is the backfill.
 
 Each signal is one function `(facts, lookups, config) -> Detection | None`,
 registered once in `SIGNALS` at the bottom of this module. `facts` is what the
-order itself says (taken from the validated push, so it costs no query); `lookups` runs the cross-order queries lazily, one indexed query per
-family, shared by every signal that needs it, so the number of queries per
-order does not depend on the size of its address book or of the tables.
+order itself says (taken from the validated push, so it costs no query);
+`lookups` runs the cross-order queries lazily, one indexed query per family,
+shared by every signal that needs it, so the number of queries per order does
+not depend on the size of its address book or of the tables.
 
 Relations between orders are symmetric: when a new order links to an earlier
 one, the earlier order gains the same signal (or a link on it), so the reviewer
