@@ -622,12 +622,7 @@ def risk_signals_compute(*, order: Order) -> list[RiskSignal]:
     """Recompute one stored order's signals, replacing what it had, and add the reverse links."""
     config = RiskConfig.from_settings()
     _serialize_signal_writers()
-    order = Order.objects.select_related("device").prefetch_related("contacts").get(pk=order.pk)
-    facts = _facts_from_database([order], config)[0]
-    signals = _write(_detect(facts, config), order_ids={order.pk}, config=config)
-    if order.risk_pending:
-        Order.objects.filter(pk=order.pk).update(risk_pending=False)
-    return signals
+    return _recompute_stored([_with_facts(Order.objects.filter(pk=order.pk)).get()], config)
 
 
 def risk_signals_recompute(
@@ -645,23 +640,34 @@ def risk_signals_recompute(
     while True:
         with transaction.atomic():
             _serialize_signal_writers()
-            batch = list(
-                queryset.filter(pk__gt=last_pk)
-                .order_by("pk")
-                .select_related("device")
-                .prefetch_related("contacts")[:batch_size]
-            )
+            batch = list(_with_facts(queryset.filter(pk__gt=last_pk).order_by("pk"))[:batch_size])
             if not batch:
                 break
-            batch_ids = {order.pk for order in batch}
-            findings = [finding for facts in _facts_from_database(batch, config) for finding in _detect(facts, config)]
-            _write(findings, order_ids=batch_ids, config=config)
-            Order.objects.filter(pk__in=batch_ids, risk_pending=True).update(risk_pending=False)
+            _recompute_stored(batch, config)
         done += len(batch)
         last_pk = batch[-1].pk
         if progress:
             progress(done, total)
     return done
+
+
+def _with_facts(queryset: QuerySet[Order]) -> QuerySet[Order]:
+    """Orders fetched with what `_facts_from_database` reads of them."""
+    return queryset.select_related("device").prefetch_related("contacts")
+
+
+def _recompute_stored(orders: list[Order], config: RiskConfig) -> list[RiskSignal]:
+    """Replace the signals of stored orders (fetched by `_with_facts`) and clear their pending marks.
+
+    The caller's transaction holds the writers' lock (`_serialize_signal_writers`)
+    since before it read the orders, so their `risk_pending` is current.
+    """
+    findings = [finding for facts in _facts_from_database(orders, config) for finding in _detect(facts, config)]
+    signals = _write(findings, order_ids={order.pk for order in orders}, config=config)
+    pending = [order.pk for order in orders if order.risk_pending]
+    if pending:
+        Order.objects.filter(pk__in=pending).update(risk_pending=False)
+    return signals
 
 
 # Any 64-bit number that no other advisory lock of the database uses.

@@ -8,6 +8,7 @@ from pathlib import Path
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import connection
 from django.utils import timezone
 
 from intake.models import Institution
@@ -251,6 +252,10 @@ def pushed_order(institution: Institution | None = None, payload: dict | None = 
     )
     assert result.http_status == 201, result.errors
     return result.order
+
+
+# orders.risk._serialize_signal_writers: one statement on PostgreSQL, none on SQLite.
+SIGNAL_WRITERS_LOCK_QUERIES = int(connection.vendor == "postgresql")
 
 
 def flag(order: Order, *codes: str) -> None:

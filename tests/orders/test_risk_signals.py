@@ -2,13 +2,19 @@
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
 from django.test import override_settings
 
 from intake import payload
 from orders.models import Order, RiskSignal
 from orders.risk import SIGNAL_CODES, RiskConfig, risk_signals_after_push
-from tests.factories import InstitutionFactory, PushPayloadFactory, new_mobile, phone_list, pushed_order
+from tests.factories import (
+    SIGNAL_WRITERS_LOCK_QUERIES,
+    InstitutionFactory,
+    PushPayloadFactory,
+    new_mobile,
+    phone_list,
+    pushed_order,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -400,10 +406,6 @@ def test_every_default_severity_is_configured():
 # --- cost --------------------------------------------------------------------------------------
 
 
-# orders.risk._serialize_signal_writers: one statement on PostgreSQL, none on SQLite.
-WRITERS_LOCK = int(connection.vendor == "postgresql")
-
-
 def _validated(document: dict):
     return payload.validate(document)
 
@@ -428,7 +430,7 @@ def test_query_count_does_not_grow_with_the_book_or_the_table(django_assert_num_
 
     # when: its savepoint (2), the writers' lock (PostgreSQL), the pending mark (1), the
     # look-ups (1), the signals it held (1), its signals and links (2), the reverse links (5)
-    with django_assert_num_queries(12 + WRITERS_LOCK):
+    with django_assert_num_queries(12 + SIGNAL_WRITERS_LOCK_QUERIES):
         assert risk_signals_after_push(order=order, push=validated)
 
     # then
@@ -446,7 +448,7 @@ def test_an_order_without_links_costs_only_its_lookups(django_assert_num_queries
 
     # when: its savepoint (2), the writers' lock (PostgreSQL), the pending mark, the
     # look-ups, the signals it held and one INSERT of its own signals
-    with django_assert_num_queries(6 + WRITERS_LOCK):
+    with django_assert_num_queries(6 + SIGNAL_WRITERS_LOCK_QUERIES):
         assert risk_signals_after_push(order=order, push=validated)
 
     # then
