@@ -205,6 +205,8 @@ PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 5 * 1024 * 1024)
 PUSH_MAX_ADDRESS_BOOK_ENTRIES = env_int("PUSH_MAX_ADDRESS_BOOK_ENTRIES", 20_000)
 # Deepest JSON nesting accepted; the payload itself is four levels deep.
 PUSH_MAX_JSON_DEPTH = env_int("PUSH_MAX_JSON_DEPTH", 32)
+# Most keys the protocol does not define accepted in one object (section) of a push.
+PUSH_MAX_UNKNOWN_KEYS = env_int("PUSH_MAX_UNKNOWN_KEYS", 200)
 # Django refuses bodies over this before our own check can answer 413 in JSON,
 # so it sits above the push limit (the envelope of the channel door included).
 DATA_UPLOAD_MAX_MEMORY_SIZE = PUSH_MAX_BODY_BYTES * 2 + 65536

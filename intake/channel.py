@@ -7,7 +7,6 @@ the one service the REST door calls too: validation, idempotency and storage
 are never repeated here.
 """
 
-import json
 import logging
 import re
 import time
@@ -19,8 +18,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from intake import services, signing
-from intake.errors import DatabaseUnavailable, PayloadTooLarge
+from intake import payload, services, signing
+from intake.errors import DatabaseUnavailable, LengthRequired, PayloadTooLarge
 from intake.models import Institution, PushOutcome
 from intake.payload import error_item
 from intake.throttling import rate_limit_consume
@@ -38,6 +37,7 @@ _UA_RE = re.compile(r"^[-a-zA-Z0-9_]{1,64}$")
 _TIMESTAMP_RE = re.compile(r"^[0-9]{1,20}$")
 # Signed against when the ua is unknown or its key revoked, so every failure costs the same.
 _DUMMY_KEY = "0" * 48
+_ENVELOPE_KEYS = {"": frozenset({"ua", "args", "sign", "timeStamp", "call"})}
 
 AUTHENTICATION_FAILED = "Signature check failed: unknown ua, revoked channel key, or a sign that does not match."
 INSTITUTION_DISABLED = "This institution is disabled; contact the platform to re-enable it."
@@ -49,7 +49,7 @@ class EnvelopeError(Exception):
     def __init__(self, errors: list[dict], *, http_status: int = 400) -> None:
         super().__init__(errors)
         self.errors = errors
-        # What the REST door would have answered; recorded on the push-log row.
+        # What the REST door would answer; the channel answers 200 with status 0 whatever it is.
         self.http_status = http_status
 
 
@@ -108,14 +108,12 @@ def envelope_parse(*, body: bytes, content_type: str, charset: str, legacy_dispa
 
 
 def _json_fields(body: bytes) -> dict:
+    # The envelope is read as strictly as the payload: a repeated `sign` or `args`
+    # (which copy was signed?) or a NaN is refused with its path.
     try:
-        document = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError as error:
-        raise EnvelopeError([error_item("parse_error", f"Body is not valid UTF-8 (byte {error.start}).")]) from None
-    except RecursionError:
-        raise EnvelopeError([error_item("parse_error", "JSON is nested too deeply.")]) from None
-    except ValueError as error:
-        raise EnvelopeError([error_item("parse_error", f"Malformed JSON: {error}")]) from None
+        document = payload.loads(body, known_keys=_ENVELOPE_KEYS)
+    except payload.PayloadError as error:
+        raise EnvelopeError(error.errors) from None
     if not isinstance(document, dict):
         raise EnvelopeError([error_item("parse_error", "The envelope must be a JSON object {ua, args, sign, ...}.")])
     return document
@@ -256,17 +254,16 @@ def _handle(request, *, legacy_dispatch: bool) -> JsonResponse:
 
 
 def _receive(request, context: services.PushContext, *, legacy_dispatch: bool) -> JsonResponse:
-    # Refusals answer HTTP 200 with status 0, as the protocol does (CONTRACT.md
-    # section 3: "HTTP 200 ... otherwise"); its clients branch on `status` and
-    # treat other HTTP codes as a transport failure worth retrying, which an
-    # oversized or wrongly signed envelope is not. The push-log row records the
-    # status the REST door would have answered (413, 401, 403, 400, ...), so
-    # both doors' refusals read alike in the log. Only a database outage, which
-    # a retry does cure, keeps its 503.
+    # Refusals answer HTTP 200 with status 0, as the protocol does (HTTP 200
+    # with status 1 on success, status 0 otherwise); its clients branch on
+    # `status` and treat other HTTP codes as a transport failure worth retrying,
+    # which an oversized or wrongly signed envelope is not. The push-log row
+    # records that 200 too (what was answered); its outcome and error codes say
+    # why. Only a database outage, which a retry does cure, keeps its 503.
     try:
         body = read_body(request)
-    except PayloadTooLarge as error:
-        return _refuse(context, None, 413, [error_item(error.default_code, str(error.detail))])
+    except (PayloadTooLarge, LengthRequired) as error:
+        return _refuse(context, None, error.status_code, [error_item(error.default_code, str(error.detail))])
     try:
         envelope = envelope_parse(
             body=body,

@@ -7,6 +7,7 @@ the ones Django raises before or outside DRF (unknown URL, crash, database down)
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import JsonResponse
+from django.utils.translation import gettext_lazy as _lazy
 from django.views import defaults
 from drf_standardized_errors.handler import ExceptionHandler as BaseExceptionHandler
 from rest_framework import exceptions, status
@@ -22,6 +23,14 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "Request body is too large."
     default_code = "payload_too_large"
+
+
+class LengthRequired(exceptions.APIException):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_detail = _lazy(
+        "This server cannot read a chunked body (Transfer-Encoding: chunked); send it with a Content-Length."
+    )
+    default_code = "length_required"
 
 
 class ExceptionHandler(BaseExceptionHandler):

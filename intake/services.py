@@ -15,6 +15,7 @@ from django.utils import timezone
 from config.after_response import run_after_response
 from intake import crypto, payload
 from intake.models import Institution, PushLog, PushOutcome
+from orders.choices import Door
 from orders.models import Order
 from orders.risk import risk_signals_after_push
 from orders.services import order_create_from_push
@@ -107,6 +108,11 @@ class PushContext:
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000
+
+    def answered_status(self, http_status: int) -> int:
+        """The HTTP status the sender received: the channel protocol answers 200 to every push it
+        reads (`status` 1 or 0 says the outcome), so its log rows must not claim a 400 or 401."""
+        return 200 if self.door == Door.CHANNEL else http_status
 
 
 @dataclass(frozen=True)
@@ -215,7 +221,7 @@ def _push_log_write(
         door=context.door,
         order_no=order_no,
         outcome=result.outcome,
-        http_status=result.http_status,
+        http_status=context.answered_status(result.http_status),
         body=body,
         body_size=len(body) if body is not None else 0,
         errors=result.errors,

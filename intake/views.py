@@ -8,6 +8,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.utils.http import parse_header_parameters
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
@@ -16,7 +17,7 @@ from rest_framework.views import APIView
 
 from intake import services
 from intake.authentication import InstitutionTokenAuthentication, IsActiveInstitution
-from intake.errors import PayloadTooLarge
+from intake.errors import LengthRequired, PayloadTooLarge
 from intake.models import Institution, PushOutcome
 from intake.serializers import ErrorResponseSerializer, PushAnswerSerializer, PushSerializer
 from intake.throttling import InstitutionRateThrottle
@@ -33,22 +34,51 @@ def request_context(request, door: str) -> services.PushContext:
     )
 
 
+_READ_CHUNK_BYTES = 64 * 1024
+
+
 def read_body(request) -> bytes:
-    """The raw body, refused early when over the push limit (413) so it is never buffered."""
+    """The raw body, refused early when over the push limit (413) so it is never buffered.
+
+    A chunked body (`Transfer-Encoding: chunked`, no Content-Length) is read
+    from the server's de-chunked input, at most limit + 1 bytes of it, so an
+    endless body costs no more memory than the largest accepted one. Servers
+    that cannot de-chunk (they do not set `wsgi.input_terminated`, as Django's
+    runserver) get 411: reading their input would return the chunk framing.
+    """
     limit = settings.PUSH_MAX_BODY_BYTES
+    too_large = PayloadTooLarge(_("Request body is larger than %(limit)s bytes.") % {"limit": limit})
+    if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        if not request.META.get("wsgi.input_terminated"):
+            raise LengthRequired()
+        body = _read_at_most(request.META["wsgi.input"], limit + 1)
+        if len(body) > limit:
+            raise too_large
+        return body
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
     if declared > limit:
-        raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+        raise too_large
     try:
         body = request.body
     except RequestDataTooBig:
-        raise PayloadTooLarge(f"Request body is larger than {limit} bytes.") from None
+        raise too_large from None
     if len(body) > limit:
-        raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+        raise too_large
     return body
+
+
+def _read_at_most(stream, size: int) -> bytes:
+    chunks, read = [], 0
+    while read < size:
+        chunk = stream.read(min(_READ_CHUNK_BYTES, size - read))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        read += len(chunk)
+    return b"".join(chunks)
 
 
 class PushView(APIView):
@@ -74,6 +104,9 @@ class PushView(APIView):
             ),
             409: OpenApiResponse(
                 ErrorResponseSerializer, description="Same orderNo, different content: the stored order is unchanged."
+            ),
+            411: OpenApiResponse(
+                ErrorResponseSerializer, description="Chunked body on a server that cannot de-chunk it."
             ),
             413: OpenApiResponse(ErrorResponseSerializer, description="Body larger than the limit."),
             503: OpenApiResponse(ErrorResponseSerializer, description="Database unavailable: nothing was written."),

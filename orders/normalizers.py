@@ -78,7 +78,8 @@ def loan_amount_fen(value: object) -> int:
     if isinstance(value, int):
         amount = value
     elif isinstance(value, str) and value.isascii() and value.isdigit():
-        amount = int(value)
+        # Bounded before int(): past 4,300 digits Python refuses with a message about its internals.
+        amount = int(value) if len(value.lstrip("0")) <= len(str(MAX_LOAN_AMOUNT_FEN)) else MAX_LOAN_AMOUNT_FEN + 1
     else:
         raise NormalizationError("Loan amount must be a whole number of fen (digits only, no decimals or sign).")
     if not 1 <= amount <= MAX_LOAN_AMOUNT_FEN:
@@ -202,7 +203,7 @@ def battery_percent(value: object) -> int:
     text = _as_text(value, "a battery level")
     if text.endswith("%"):
         text = text[:-1]
-    if not (text.isascii() and text.isdigit() and 0 <= int(text) <= 100):
+    if not (text.isascii() and text.isdigit() and len(text.lstrip("0")) <= 3 and int(text) <= 100):
         raise NormalizationError("Battery level must be a whole percentage from 0 to 100.")
     return int(text)
 
@@ -211,6 +212,8 @@ def non_negative_count(value: object) -> int:
     text = _as_text(value, "a whole number")
     if not (text.isascii() and text.isdigit()):
         raise NormalizationError("Expected a non-negative whole number.")
+    if len(text.lstrip("0")) > 10:  # before int(), which refuses 4,300 digits with a message about Python
+        raise NormalizationError("Number is too large.")
     count = int(text)
     if count > 2**31 - 1:
         raise NormalizationError("Number is too large.")
@@ -306,7 +309,7 @@ class Relation(NamedTuple):
 def relation(value: object) -> Relation:
     text = _as_text(value, "a relation as text or code")
     key = text.strip().upper()
-    if key.isascii() and key.isdigit():
+    if key.isascii() and key.isdigit() and len(key) <= 9:  # longer is no code, and int() of 4,300 digits fails
         code = int(key)
         if code in _FAMILY_CODES:
             return Relation(text, RelationCategory.RELATIVE)
