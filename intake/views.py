@@ -152,6 +152,7 @@ _LOGGED_REFUSALS = (
     exceptions.PermissionDenied,
     exceptions.UnsupportedMediaType,
     PayloadTooLarge,
+    LengthRequired,
 )
 
 

@@ -24,6 +24,10 @@ ORDER_NO_MAX_LENGTH = 64
 ADDRESS_BOOK_NAME_MAX_LENGTH = 128
 ADDRESS_BOOK_PHONE_MAX_LENGTH = 64
 SIZE_TEXT_MAX_LENGTH = 64
+# The columns' lengths: longer text would be a database error, not a 400.
+OS_TYPE_MAX_LENGTH = 64
+RELATION_MAX_LENGTH = 32
+AREA_MAX_LENGTH = 64
 
 MOBILE_RE = re.compile(r"1[3-9]\d{9}")
 _PHONE_SEPARATORS_RE = re.compile(r"[\s\-]")
@@ -45,6 +49,11 @@ class NormalizationError(ValueError):
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+def _check_length(text: str, max_length: int) -> None:
+    if len(text) > max_length:
+        raise NormalizationError(f"Ensure this field has no more than {max_length} characters.", code="max_length")
 
 
 def _as_text(value: object, what: str) -> str:
@@ -168,9 +177,12 @@ def ip_address(value: object) -> str:
     if not isinstance(value, str):
         raise NormalizationError("Enter a valid IPv4 or IPv6 address.")
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        address = ipaddress.ip_address(value.strip())
     except ValueError:
         raise NormalizationError("Enter a valid IPv4 or IPv6 address.") from None
+    if getattr(address, "scope_id", None):  # `fe80::1%eth0`: no database's address type stores a zone
+        raise NormalizationError("Enter a valid IPv4 or IPv6 address.")
+    return str(address)
 
 
 _TRUE_VALUES = {"1", "true"}
@@ -250,6 +262,7 @@ class OsType(NamedTuple):
 
 def os_type(value: object) -> OsType:
     text = _as_text(value, "an OS name")
+    _check_length(text, OS_TYPE_MAX_LENGTH)
     lowered = text.lower()
     if "android" in lowered or "harmony" in lowered:
         kind = OsKind.ANDROID
@@ -275,6 +288,8 @@ def areas(value: object) -> Areas:
     parts = [part.strip() for part in _AREAS_SEPARATOR_RE.split(text)]
     if len(parts) != 3 or not all(parts):
         raise NormalizationError("Expected three non-empty parts: province,city,district (省,市,区).")
+    for part in parts:
+        _check_length(part, AREA_MAX_LENGTH)
     return Areas(*parts)
 
 
@@ -308,6 +323,7 @@ class Relation(NamedTuple):
 
 def relation(value: object) -> Relation:
     text = _as_text(value, "a relation as text or code")
+    _check_length(text, RELATION_MAX_LENGTH)
     key = text.strip().upper()
     if key.isascii() and key.isdigit() and len(key) <= 9:  # longer is no code, and int() of 4,300 digits fails
         code = int(key)
