@@ -167,13 +167,14 @@ def floor_write(cursor, body: bytes, *, institution_id: int, door: str = "rest",
             "door": door,
             "order_no": order_info["orderNo"],
             "outcome": "accepted",
-            "http_status": 201,
+            "http_status": 200 if door == "channel" else 201,  # what each door answers
             "body": body,
             "body_size": len(body),
             "errors": "[]",
             "duration_ms": 0,
             "remote_addr": None,
             "request_id": "",
+            "refusal_count": 1,
         },
     )
     return {"orderNo": order_info["orderNo"], "status": "accepted", "receivedAt": now.isoformat()}

@@ -308,6 +308,10 @@ CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL"))}
 PUSH_RATE_LIMIT_CACHE = "default" if os.environ.get("CACHE_URL") else None
 # Pushes per minute per institution on both doors, unless the institution sets its own.
 PUSH_RATE_LIMIT_PER_MINUTE = env_int("PUSH_RATE_LIMIT_PER_MINUTE", 600)
+# Refusals before authentication (bad token or signature, unknown ua, unreadable
+# envelope) answered per client address and minute before further ones get 429.
+# They are push-logged once per address and minute, with their count.
+PUSH_REFUSALS_PER_MINUTE = env_int("PUSH_REFUSALS_PER_MINUTE", 30)
 
 # Days after which an order's address book, raw push body and device identifiers are
 # purged by `manage.py purge_personal_data` (PIPL: shortest retention necessary).

@@ -1,5 +1,6 @@
 """Institution authentication for the REST door: `Authorization: Bearer <id>.<secret>`."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -22,7 +23,9 @@ class BearerTokenAuthentication(BaseAuthentication):
     """
 
     keyword = b"bearer"
-    invalid_message = "Invalid or revoked API token."
+    invalid_message = _("Invalid or revoked API token.")
+    # Integrators often try DRF's `Token <t>` or a bare token; say which scheme this API speaks.
+    wrong_scheme_message = _("Unsupported authorization scheme; send the token as Authorization: Bearer <id>.<secret>.")
 
     def lookup(self, token_id: str) -> tuple[object, str] | None:
         """The token's holder and stored hash, or None when the id is unknown."""
@@ -34,8 +37,10 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     def authenticate(self, request):
         parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != self.keyword:
+        if not parts:
             return None
+        if parts[0].lower() != self.keyword:
+            raise exceptions.AuthenticationFailed(self.wrong_scheme_message)
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(self.invalid_message)
         try:
@@ -64,10 +69,13 @@ class InstitutionTokenAuthentication(BearerTokenAuthentication):
         return institution, None
 
 
+NOT_PROVIDED_MESSAGE = _("Authentication credentials were not provided: send Authorization: Bearer <id>.<secret>.")
+
+
 class IsActiveInstitution(BasePermission):
     """A disabled institution is known but refused (403), unlike a bad token (401)."""
 
-    message = "This institution is disabled; contact the platform to re-enable it."
+    message = _("This institution is disabled; contact the platform to re-enable it.")
     code = "institution_disabled"
 
     def has_permission(self, request, view):

@@ -309,14 +309,20 @@ def _refuse(
     body: bytes | None = None,
     unauthorized: bool = False,
 ) -> JsonResponse:
-    services.push_log_refusal(
-        institution=institution,
-        context=context,
-        http_status=http_status,
-        errors=errors,
-        body=body,
-        outcome=PushOutcome.UNAUTHORIZED if unauthorized else PushOutcome.REJECTED,
-    )
+    outcome = PushOutcome.UNAUTHORIZED if unauthorized else PushOutcome.REJECTED
+    if institution is None:
+        # Before authentication anyone can send anything: bounded log, limited per address.
+        decision = services.push_refusal_before_authentication(
+            context=context, http_status=http_status, errors=errors, outcome=outcome
+        )
+        if not decision.allowed:
+            response = _answer(0, decision.reason, [error_item("throttled", decision.reason)])
+            response["Retry-After"] = str(decision.retry_after)
+            return response
+    else:
+        services.push_log_refusal(
+            institution=institution, context=context, http_status=http_status, errors=errors, body=body, outcome=outcome
+        )
     return _answer(0, _message(errors), errors)
 
 

@@ -87,7 +87,9 @@ class PushLog(models.Model):
 
     The body is kept verbatim (bytes, so even invalid UTF-8 is kept as sent).
     Pushes that fail authentication keep no body: anyone on the internet can
-    send those, and we keep no personal data we have no use for.
+    send those, and we keep no personal data we have no use for. Nor do they
+    each get a row: one row per client address and minute, `refusal_count`
+    saying how many it stands for.
     """
 
     received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
@@ -109,6 +111,14 @@ class PushLog(models.Model):
     duration_ms = models.FloatField(_("duration (ms)"), default=0)
     remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    refusal_count = models.PositiveIntegerField(
+        _("refusals"),
+        default=1,
+        help_text=_(
+            "Refusals this row stands for: an address's refusals before authentication are logged "
+            "once per minute, with their count."
+        ),
+    )
 
     class Meta:
         verbose_name = _("push log entry")
@@ -127,15 +137,17 @@ class PushLog(models.Model):
 
 
 class PushRateWindow(models.Model):
-    """How many pushes an institution made in one minute: the rate limit's shared counter.
+    """How many times one subject was counted in one minute: the rate limits' shared counter.
 
-    Used when no cache server is configured: every process of every server counts
-    in the same row, atomically (one upsert), so the limit holds across workers.
-    On PostgreSQL the table is UNLOGGED (migration 0004): a counter is not worth
+    Subjects are an institution's pushes (`institution:<id>`) and a client
+    address's refused credentials (`refusals:<address>`). Used when no cache
+    server is configured: every process of every server counts in the same
+    row, atomically (one upsert), so the limits hold across workers. On
+    PostgreSQL the table is UNLOGGED (migration 0004): a counter is not worth
     a wait for the disk on every push.
     """
 
-    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+")
+    subject = models.CharField(max_length=64)
     minute = models.BigIntegerField(help_text="Unix time // 60.")
     count = models.PositiveIntegerField(default=0)
 
@@ -143,8 +155,9 @@ class PushRateWindow(models.Model):
         verbose_name = _("push rate window")
         verbose_name_plural = _("push rate windows")
         constraints = [
-            models.UniqueConstraint(fields=["institution", "minute"], name="pushratewindow_unique_minute"),
+            models.UniqueConstraint(fields=["subject", "minute"], name="pushratewindow_unique_subject_minute"),
         ]
+        indexes = [models.Index(fields=["minute"], name="pushratewindow_minute_idx")]
 
     def __str__(self) -> str:
-        return f"{self.institution_id}@{self.minute}: {self.count}"
+        return f"{self.subject}@{self.minute}: {self.count}"

@@ -8,6 +8,7 @@ records the push log, so the two doors cannot drift apart.
 import secrets
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -15,6 +16,7 @@ from django.utils import timezone
 from config.after_response import run_after_response
 from intake import crypto, payload
 from intake.models import Institution, PushLog, PushOutcome
+from intake.throttling import RefusalDecision, refusal_consume
 from orders.choices import Door
 from orders.models import Order
 from orders.risk import risk_signals_after_push
@@ -211,6 +213,32 @@ def push_log_refusal(
     result = PushResult(outcome, http_status, None, errors)
     _push_log_write(institution, context, result, body, order_no)
     return result
+
+
+def push_refusal_before_authentication(
+    *, context: PushContext, http_status: int, errors: list[dict], outcome: str
+) -> RefusalDecision:
+    """Count a push refused before its sender was known, and log it boundedly.
+
+    Anyone on the internet can send these, so each client address gets one
+    push-log row per minute, its `refusal_count` raised by later refusals of
+    that minute, and past `PUSH_REFUSALS_PER_MINUTE` the caller answers 429
+    (the decision says so). A rate-limit cache that failed open counts
+    nothing; the refusal is then logged on a row of its own, as before.
+    """
+    decision = refusal_consume(client_addr=context.remote_addr)
+    if decision.count <= 1:
+        push_log_refusal(
+            institution=None, context=context, http_status=http_status, errors=errors, body=None, outcome=outcome
+        )
+    else:
+        PushLog.objects.filter(
+            institution=None,
+            remote_addr=context.remote_addr,
+            received_at__gte=datetime.fromtimestamp(decision.window_start, tz=UTC),
+            refusal_count__lt=decision.count,
+        ).update(refusal_count=decision.count)
+    return decision
 
 
 def _push_log_write(

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from intake import services
-from intake.authentication import InstitutionTokenAuthentication, IsActiveInstitution
+from intake.authentication import NOT_PROVIDED_MESSAGE, InstitutionTokenAuthentication, IsActiveInstitution
 from intake.errors import LengthRequired, PayloadTooLarge
 from intake.models import Institution, PushOutcome
 from intake.serializers import ErrorResponseSerializer, PushAnswerSerializer, PushSerializer
@@ -127,22 +127,35 @@ class PushView(APIView):
             return Response({"type": result.error_type, "errors": result.errors}, status=result.http_status)
         return Response(result.answer(), status=result.http_status)
 
+    def permission_denied(self, request, message=None, code=None):
+        # DRF's own "credentials were not provided" does not say which scheme to use.
+        if request.authenticators and not request.successful_authenticator:
+            raise exceptions.NotAuthenticated(NOT_PROVIDED_MESSAGE)
+        super().permission_denied(request, message=message, code=code)
+
     def handle_exception(self, exc):
         """Pushes refused before validation (credentials, size, media type) are logged too,
-        without their body: a refused caller's data is not ours to keep."""
+        without their body: a refused caller's data is not ours to keep. Refused credentials
+        are logged once per client address and minute, and past their limit answered 429."""
         if isinstance(exc, _LOGGED_REFUSALS):
             institution = self.request.user if isinstance(self.request.user, Institution) else None
-            unauthorized = isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed))
-            services.push_log_refusal(
-                institution=institution,
-                context=request_context(self.request, Door.REST),
-                http_status=exc.status_code,
-                errors=[
-                    {"code": getattr(exc.detail, "code", exc.default_code), "detail": str(exc.detail), "attr": None}
-                ],
-                body=None,
-                outcome=PushOutcome.UNAUTHORIZED if unauthorized or exc.status_code == 403 else PushOutcome.REJECTED,
-            )
+            context = request_context(self.request, Door.REST)
+            errors = [{"code": getattr(exc.detail, "code", exc.default_code), "detail": str(exc.detail), "attr": None}]
+            if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+                decision = services.push_refusal_before_authentication(
+                    context=context, http_status=exc.status_code, errors=errors, outcome=PushOutcome.UNAUTHORIZED
+                )
+                if not decision.allowed:
+                    exc = exceptions.Throttled(wait=decision.retry_after, detail=decision.reason)
+            else:
+                services.push_log_refusal(
+                    institution=institution,
+                    context=context,
+                    http_status=exc.status_code,
+                    errors=errors,
+                    body=None,
+                    outcome=PushOutcome.UNAUTHORIZED if exc.status_code == 403 else PushOutcome.REJECTED,
+                )
         return super().handle_exception(exc)
 
 

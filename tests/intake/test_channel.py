@@ -699,12 +699,16 @@ def test_unexpected_error_is_a_json_answer_not_a_500(client, institution, monkey
 
 
 @pytest.mark.django_db
-def test_refusal_costs_two_queries(client, institution, django_assert_num_queries):
-    # given
+def test_refusal_costs_a_bounded_number_of_queries(client, institution, django_assert_num_queries, monkeypatch):
+    # given a rate-limit minute (the current one, fixed) already open for this address
+    minute_started = time.time() // 60 * 60
+    monkeypatch.setattr("intake.throttling._now", lambda: minute_started + 1)
     fields = _signed(institution, sign="0" * 32)
-    # when / then: the institution lookup and the push-log insert
-    with django_assert_num_queries(2):
+    send(client, fields)
+    # when / then: the institution lookup, the address's refusal counter, and its log row's count
+    with django_assert_num_queries(3):
         send(client, fields)
+    assert PushLog.objects.get().refusal_count == 2
 
 
 @pytest.mark.django_db
