@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.csrf import csrf_exempt
 
 from intake import payload, services, signing
@@ -39,8 +41,8 @@ _TIMESTAMP_RE = re.compile(r"^[0-9]{1,20}$")
 _DUMMY_KEY = "0" * 48
 _ENVELOPE_KEYS = {"": frozenset({"ua", "args", "sign", "timeStamp", "call"})}
 
-AUTHENTICATION_FAILED = "Signature check failed: unknown ua, revoked channel key, or a sign that does not match."
-INSTITUTION_DISABLED = "This institution is disabled; contact the platform to re-enable it."
+AUTHENTICATION_FAILED = _lazy("Signature check failed: unknown ua, revoked channel key, or a sign that does not match.")
+INSTITUTION_DISABLED = _lazy("This institution is disabled; contact the platform to re-enable it.")
 
 
 class EnvelopeError(Exception):
@@ -73,7 +75,12 @@ def envelope_parse(*, body: bytes, content_type: str, charset: str, legacy_dispa
     """
     if charset.lower() not in ("utf-8", "utf8"):
         raise EnvelopeError(
-            [error_item("unsupported_media_type", f"Unsupported charset {charset!r}; send UTF-8.")], http_status=415
+            [
+                error_item(
+                    "unsupported_media_type", _("Unsupported charset %(charset)r; send UTF-8.") % {"charset": charset}
+                )
+            ],
+            http_status=415,
         )
     if content_type == _JSON:
         fields = _json_fields(body)
@@ -84,7 +91,8 @@ def envelope_parse(*, body: bytes, content_type: str, charset: str, legacy_dispa
             [
                 error_item(
                     "unsupported_media_type",
-                    f"Unsupported Content-Type {content_type or '(none)'!r}; send {_JSON} or {_FORM}.",
+                    _("Unsupported Content-Type %(type)r; send %(json)s or %(form)s.")
+                    % {"type": content_type or "(none)", "json": _JSON, "form": _FORM},
                 )
             ],
             http_status=415,
@@ -100,7 +108,11 @@ def envelope_parse(*, body: bytes, content_type: str, charset: str, legacy_dispa
         call = _string_field(fields, "call", errors, allow_blank=True)
         if call is not None and call != PUSH_CALL:
             errors.append(
-                error_item("unknown_call", f"Unknown call {call!r}; this endpoint serves {PUSH_CALL}.", "call")
+                error_item(
+                    "unknown_call",
+                    _("Unknown call %(call)r; this endpoint serves %(push)s.") % {"call": call, "push": PUSH_CALL},
+                    "call",
+                )
             )
     if errors:
         raise EnvelopeError(errors)
@@ -115,7 +127,7 @@ def _json_fields(body: bytes) -> dict:
     except payload.PayloadError as error:
         raise EnvelopeError(error.errors) from None
     if not isinstance(document, dict):
-        raise EnvelopeError([error_item("parse_error", "The envelope must be a JSON object {ua, args, sign, ...}.")])
+        raise EnvelopeError([error_item("parse_error", _("The envelope must be a JSON object {ua, args, sign, ...}."))])
     return document
 
 
@@ -129,9 +141,11 @@ def _form_fields(body: bytes) -> dict:
             max_num_fields=_MAX_FORM_FIELDS,
         )
     except UnicodeDecodeError:
-        raise EnvelopeError([error_item("parse_error", "Form body is not valid (percent-encoded) UTF-8.")]) from None
+        raise EnvelopeError([error_item("parse_error", _("Form body is not valid (percent-encoded) UTF-8."))]) from None
     except ValueError:
-        raise EnvelopeError([error_item("parse_error", f"More than {_MAX_FORM_FIELDS} form fields.")]) from None
+        raise EnvelopeError(
+            [error_item("parse_error", _("More than %(max)s form fields.") % {"max": _MAX_FORM_FIELDS})]
+        ) from None
     fields: dict = {}
     repeated = set()
     for name, value in pairs:
@@ -141,7 +155,7 @@ def _form_fields(body: bytes) -> dict:
     if repeated:
         # Which copy was signed is anyone's guess; refuse rather than pick one.
         raise EnvelopeError(
-            [error_item("invalid", "This field was sent more than once.", name) for name in sorted(repeated)]
+            [error_item("invalid", _("This field was sent more than once."), name) for name in sorted(repeated)]
         )
     return fields
 
@@ -149,19 +163,24 @@ def _form_fields(body: bytes) -> dict:
 def _string_field(fields: dict, name: str, errors: list[dict], *, allow_blank: bool = False) -> str | None:
     value = fields.get(name)
     if value is None:
-        errors.append(error_item("required", "This field is required.", name))
+        errors.append(error_item("required", _("This field is required."), name))
         return None
     if not isinstance(value, str):
-        hint = " (args is the payload serialised as a JSON string, not an object)" if name == "args" else ""
-        errors.append(error_item("invalid", f"Must be a string{hint}.", name))
+        if name == "args":
+            detail = _("Must be a string (args is the payload serialised as a JSON string, not an object).")
+        else:
+            detail = _("Must be a string.")
+        errors.append(error_item("invalid", detail, name))
         return None
     if not value and not allow_blank:
-        errors.append(error_item("blank", "This field may not be blank.", name))
+        errors.append(error_item("blank", _("This field may not be blank."), name))
         return None
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        errors.append(error_item("invalid", "Contains characters that are not valid Unicode (lone surrogates).", name))
+        errors.append(
+            error_item("invalid", _("Contains characters that are not valid Unicode (lone surrogates)."), name)
+        )
         return None
     return value
 
@@ -174,7 +193,7 @@ def _timestamp_field(fields: dict, errors: list[dict]) -> int | None:
         return value
     if isinstance(value, str) and _TIMESTAMP_RE.match(value):
         return int(value)
-    errors.append(error_item("invalid", "timeStamp must be Unix time in seconds (digits only).", "timeStamp"))
+    errors.append(error_item("invalid", _("timeStamp must be Unix time in seconds (digits only)."), "timeStamp"))
     return None
 
 
@@ -199,14 +218,17 @@ def _timestamp_errors(envelope: Envelope, institution: Institution) -> list[dict
     window = settings.CHANNEL_TIMESTAMP_WINDOW_SECONDS
     if envelope.timestamp is None:
         if institution.require_timestamp:
-            return [error_item("required", "This institution must send timeStamp (Unix seconds).", "timeStamp")]
+            return [error_item("required", _("This institution must send timeStamp (Unix seconds)."), "timeStamp")]
         return []
     if not signing.timestamp_within_window(timestamp=envelope.timestamp, now=time.time(), window_seconds=window):
         return [
             error_item(
                 "stale_timestamp",
-                f"timeStamp is more than {window} seconds away from server time; "
-                "send the current Unix time in seconds and check the sender's clock.",
+                _(
+                    "timeStamp is more than %(window)s seconds away from server time; "
+                    "send the current Unix time in seconds and check the sender's clock."
+                )
+                % {"window": window},
                 "timeStamp",
             )
         ]
@@ -231,7 +253,9 @@ def dispatch(request):
 def _handle(request, *, legacy_dispatch: bool) -> JsonResponse:
     if request.method != "POST":
         response = _answer(
-            0, "Method not allowed; use POST.", [error_item("method_not_allowed", f"{request.method} is not allowed.")]
+            0,
+            _("Method not allowed; use POST."),
+            [error_item("method_not_allowed", _("%(method)s is not allowed.") % {"method": request.method})],
         )
         response.status_code = 405
         response["Allow"] = "POST"
@@ -249,7 +273,7 @@ def _handle(request, *, legacy_dispatch: bool) -> JsonResponse:
         # Never a 500 or an HTML page on this door: the protocol's clients read
         # only the JSON. The durable transaction of push_receive rolled back.
         logger.exception("Channel push failed")
-        detail = "Server error; nothing was written. Retry later; if it persists, contact the platform."
+        detail = _("Server error; nothing was written. Retry later; if it persists, contact the platform.")
         return _answer(0, detail, [error_item("error", detail)])
 
 
@@ -330,7 +354,7 @@ def _message(errors: list[dict]) -> str:
     if len(errors) == 1:
         error = errors[0]
         return f"{error['attr']}: {error['detail']}" if error["attr"] else error["detail"]
-    return f"{len(errors)} problems; see response.errors."
+    return _("%(count)s problems; see response.errors.") % {"count": len(errors)}
 
 
 def _answer(status: int, message: str, response: dict | list, *, http_status: int = 200) -> JsonResponse:

@@ -15,13 +15,13 @@ from rest_framework import exceptions, status
 
 class DatabaseUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The database is unavailable; nothing was written. Retry later."
+    default_detail = _lazy("The database is unavailable; nothing was written. Retry later.")
     default_code = "database_unavailable"
 
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "Request body is too large."
+    default_detail = _lazy("Request body is too large.")
     default_code = "payload_too_large"
 
 
@@ -52,13 +52,15 @@ def _wants_json(request) -> bool:
 
 def not_found(request, exception=None):
     if _wants_json(request):
-        return JsonResponse(error_body("client_error", "not_found", "Not found."), status=404)
+        return JsonResponse(error_body("client_error", "not_found", str(_lazy("Not found."))), status=404)
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request):
     if _wants_json(request):
-        return JsonResponse(error_body("server_error", "error", "Server error; nothing was written."), status=500)
+        return JsonResponse(
+            error_body("server_error", "error", str(_lazy("Server error; nothing was written."))), status=500
+        )
     return defaults.server_error(request)
 
 

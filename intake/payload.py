@@ -42,7 +42,7 @@ class PayloadError(Exception):
 
 
 def error_item(code: str, detail: str, attr: str | None = None) -> dict:
-    return {"code": code, "detail": detail, "attr": attr}
+    return {"code": code, "detail": str(detail), "attr": attr}
 
 
 def parse(raw: bytes | str) -> object:
@@ -225,7 +225,7 @@ def validate(document: object) -> ValidatedPush:
     # Unknown device keys are stored as JSON; bound them so no document can
     # make the database or the admin recurse without end.
     if _depth(push.device["extra"]) > MAX_EXTRA_DEPTH:
-        raise PayloadError([error_item("too_deep", "Unknown keys nest too deeply.", "userAdditional.deviceInfo")])
+        raise PayloadError([error_item("too_deep", _("Unknown keys nest too deeply."), "userAdditional.deviceInfo")])
     return push
 
 
@@ -244,7 +244,7 @@ def fingerprint(document: object) -> str:
     try:
         canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     except RecursionError:
-        raise PayloadError([error_item("parse_error", "JSON is nested too deeply.")]) from None
+        raise PayloadError([error_item("parse_error", _("JSON is nested too deeply."))]) from None
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
@@ -41,8 +42,8 @@ class ProtocolField(serializers.Field):
     """
 
     default_error_messages = {
-        "blank": "This field may not be blank.",
-        "null": "This field may not be null.",
+        "blank": _("This field may not be blank."),
+        "null": _("This field may not be null."),
     }
 
     def __init__(self, normalize: Normalizer, *, identifying: bool = False, unknown: Any = None, **kwargs):
@@ -100,7 +101,9 @@ class ProtocolSectionSerializer(serializers.Serializer):
 
     def to_internal_value(self, data):
         if not isinstance(data, Mapping):
-            error = ErrorDetail(f"Expected a JSON object, but got {type(data).__name__}.", code="not_an_object")
+            error = ErrorDetail(
+                _("Expected a JSON object, but got %(type)s.") % {"type": type(data).__name__}, code="not_an_object"
+            )
             # Nested, the parent files the error under this section's path; at the
             # root, DRF requires a mapping of errors.
             raise serializers.ValidationError([error] if self.parent else {api_settings.NON_FIELD_ERRORS_KEY: [error]})
@@ -183,8 +186,8 @@ class AddressBookField(serializers.Field):
     """`phoneList`: validated in one pass of plain Python; errors keyed by item index."""
 
     default_error_messages = {
-        "not_a_list": "Expected a list of entries.",
-        "max_length": "Ensure this list has at most {max_length} entries.",
+        "not_a_list": _("Expected a list of entries."),
+        "max_length": _("Ensure this list has at most {max_length} entries."),
     }
 
     def to_internal_value(self, data):

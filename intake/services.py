@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.after_response import run_after_response
 from intake import crypto, payload
@@ -190,7 +191,7 @@ def push_receive(
             [
                 payload.error_item(
                     "order_conflict",
-                    "This orderNo was already pushed with different content; the stored order is unchanged.",
+                    _("This orderNo was already pushed with different content; the stored order is unchanged."),
                     "orderInfo.orderNo",
                 )
             ],

@@ -39,10 +39,10 @@ class RateLimitDecision:
 
     @property
     def reason(self) -> str:
-        return (
-            f"Rate limit exceeded: at most {self.limit} pushes per minute for this institution; "
-            f"retry after {self.retry_after} seconds."
-        )
+        return _(
+            "Rate limit exceeded: at most %(limit)s pushes per minute for this institution; "
+            "retry after %(seconds)s seconds."
+        ) % {"limit": self.limit, "seconds": self.retry_after}
 
 
 def rate_limit_for(institution: Institution) -> int:

@@ -118,7 +118,11 @@ class PushView(APIView):
         content_type = request.META.get("CONTENT_TYPE", "")
         media_type, params = parse_header_parameters(content_type)
         if media_type != "application/json" or params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
-            raise exceptions.UnsupportedMediaType(content_type or "(none)")
+            raise exceptions.UnsupportedMediaType(
+                content_type or "(none)",
+                detail=_("Unsupported media type %(type)s; send application/json encoded in UTF-8.")
+                % {"type": repr(content_type or "(none)")},
+            )
         body = read_body(request)
         result = services.push_receive(
             institution=request.user, context=request_context(request, Door.REST), payload_raw=body, logged_body=body

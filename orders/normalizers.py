@@ -16,6 +16,9 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import NamedTuple
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 from orders.choices import OsKind, RelationCategory
 
 MAX_LOAN_AMOUNT_FEN = 10**11
@@ -51,20 +54,26 @@ class NormalizationError(ValueError):
         self.code = code
 
 
+def _max_length_message(max_length: int) -> str:
+    return _("Ensure this field has no more than %(max_length)s characters.") % {"max_length": max_length}
+
+
 def _check_length(text: str, max_length: int) -> None:
     if len(text) > max_length:
-        raise NormalizationError(f"Ensure this field has no more than {max_length} characters.", code="max_length")
+        raise NormalizationError(_max_length_message(max_length), code="max_length")
 
 
 def _as_text(value: object, what: str) -> str:
-    """The protocol sends strings; numbers are accepted as their decimal text."""
-    if isinstance(value, bool) or value is None:
-        raise NormalizationError(f"Expected {what}.")
-    if isinstance(value, int):
+    """The protocol sends strings; numbers are accepted as their decimal text.
+
+    `what` is marked with gettext_noop by the caller and translated only when
+    the value is refused, so the accepted path pays no translation.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, str):
         return value
-    raise NormalizationError(f"Expected {what}.")
+    raise NormalizationError(_("Expected %(what)s.") % {"what": _(what)})
 
 
 # --- Order -----------------------------------------------------------------------
@@ -72,27 +81,30 @@ def _as_text(value: object, what: str) -> str:
 
 def order_no(value: object) -> str:
     if not isinstance(value, str):
-        raise NormalizationError("orderNo must be a string.")
+        raise NormalizationError(_("orderNo must be a string."))
     if not 1 <= len(value) <= ORDER_NO_MAX_LENGTH:
-        raise NormalizationError(f"orderNo must be 1 to {ORDER_NO_MAX_LENGTH} characters.", code="max_length")
+        raise NormalizationError(
+            _("orderNo must be 1 to %(max_length)s characters.") % {"max_length": ORDER_NO_MAX_LENGTH},
+            code="max_length",
+        )
     if not value.isprintable() or any(char.isspace() for char in value):
-        raise NormalizationError("orderNo may not contain whitespace or control characters.")
+        raise NormalizationError(_("orderNo may not contain whitespace or control characters."))
     return value
 
 
 def loan_amount_fen(value: object) -> int:
     """Integer fen, as a digit string or a JSON integer, 1 to 10^11."""
     if isinstance(value, bool):
-        raise NormalizationError("Loan amount must be an integer number of fen.")
+        raise NormalizationError(_("Loan amount must be an integer number of fen."))
     if isinstance(value, int):
         amount = value
     elif isinstance(value, str) and value.isascii() and value.isdigit():
         # Bounded before int(): past 4,300 digits Python refuses with a message about its internals.
         amount = int(value) if len(value.lstrip("0")) <= len(str(MAX_LOAN_AMOUNT_FEN)) else MAX_LOAN_AMOUNT_FEN + 1
     else:
-        raise NormalizationError("Loan amount must be a whole number of fen (digits only, no decimals or sign).")
+        raise NormalizationError(_("Loan amount must be a whole number of fen (digits only, no decimals or sign)."))
     if not 1 <= amount <= MAX_LOAN_AMOUNT_FEN:
-        raise NormalizationError(f"Loan amount must be between 1 and {MAX_LOAN_AMOUNT_FEN} fen.")
+        raise NormalizationError(_("Loan amount must be between 1 and %(max)s fen.") % {"max": MAX_LOAN_AMOUNT_FEN})
     return amount
 
 
@@ -110,16 +122,16 @@ def _strip_country_code(digits: str, had_plus: bool) -> str:
 
 def mobile_phone(value: object) -> str:
     """A mainland mobile number, with optional +86/0086/86 prefix, spaces or dashes."""
-    text = _as_text(value, "a phone number as a string")
+    text = _as_text(value, gettext_noop("a phone number as a string"))
     compact = _PHONE_SEPARATORS_RE.sub("", text)
     had_plus = compact.startswith("+")
     if had_plus:
         compact = compact[1:]
     if not (compact.isascii() and compact.isdigit()):
-        raise NormalizationError("Enter a mainland mobile number such as 13800001111.")
+        raise NormalizationError(_("Enter a mainland mobile number such as 13800001111."))
     national = _strip_country_code(compact, had_plus)
     if not MOBILE_RE.fullmatch(national):
-        raise NormalizationError("Enter a mainland mobile number such as 13800001111.")
+        raise NormalizationError(_("Enter a mainland mobile number such as 13800001111."))
     return national
 
 
@@ -143,45 +155,47 @@ def is_mobile(digits: str) -> bool:
 
 def unix_time(value: object) -> datetime:
     """10 digits of seconds or 13 digits of milliseconds, to an aware UTC datetime."""
-    text = _as_text(value, "a Unix time")
+    text = _as_text(value, gettext_noop("a Unix time"))
     if not (text.isascii() and text.isdigit() and len(text) in (10, 13)):
-        raise NormalizationError("Expected a Unix time of 10 digits (seconds) or 13 (milliseconds).")
+        raise NormalizationError(_("Expected a Unix time of 10 digits (seconds) or 13 (milliseconds)."))
     seconds = int(text) / 1000 if len(text) == 13 else int(text)
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def _bounded_decimal(value: object, limit: int, what: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise NormalizationError(f"{what} must be a decimal number.")
+        raise NormalizationError(_("%(what)s must be a decimal number.") % {"what": _(what)})
     text = repr(value) if isinstance(value, float) else str(value)
     if not _DECIMAL_RE.fullmatch(text):
-        raise NormalizationError(f"{what} must be a decimal number.")
+        raise NormalizationError(_("%(what)s must be a decimal number.") % {"what": _(what)})
     try:
         number = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern already excludes it
-        raise NormalizationError(f"{what} must be a decimal number.") from None
+        raise NormalizationError(_("%(what)s must be a decimal number.") % {"what": _(what)}) from None
     if not -limit <= number <= limit:
-        raise NormalizationError(f"{what} must be between -{limit} and {limit}.")
+        raise NormalizationError(
+            _("%(what)s must be between -%(limit)s and %(limit)s.") % {"what": _(what), "limit": limit}
+        )
     return number.quantize(Decimal(1).scaleb(-GPS_DECIMAL_PLACES), rounding=ROUND_HALF_EVEN)
 
 
 def longitude(value: object) -> Decimal:
-    return _bounded_decimal(value, 180, "Longitude")
+    return _bounded_decimal(value, 180, gettext_noop("Longitude"))
 
 
 def latitude(value: object) -> Decimal:
-    return _bounded_decimal(value, 90, "Latitude")
+    return _bounded_decimal(value, 90, gettext_noop("Latitude"))
 
 
 def ip_address(value: object) -> str:
     if not isinstance(value, str):
-        raise NormalizationError("Enter a valid IPv4 or IPv6 address.")
+        raise NormalizationError(_("Enter a valid IPv4 or IPv6 address."))
     try:
         address = ipaddress.ip_address(value.strip())
     except ValueError:
-        raise NormalizationError("Enter a valid IPv4 or IPv6 address.") from None
+        raise NormalizationError(_("Enter a valid IPv4 or IPv6 address.")) from None
     if getattr(address, "scope_id", None):  # `fe80::1%eth0`: no database's address type stores a zone
-        raise NormalizationError("Enter a valid IPv4 or IPv6 address.")
+        raise NormalizationError(_("Enter a valid IPv4 or IPv6 address."))
     return str(address)
 
 
@@ -201,34 +215,34 @@ def tri_state(value: object) -> bool | None:
     elif isinstance(value, str):
         text = value.strip().lower()
     else:
-        raise NormalizationError('Expected "1", "0", true, false, "" or "-1".')
+        raise NormalizationError(_('Expected "1", "0", true, false, "" or "-1".'))
     if text in _TRUE_VALUES:
         return True
     if text in _FALSE_VALUES:
         return False
     if text in _UNKNOWN_VALUES:
         return None
-    raise NormalizationError('Expected "1", "0", true, false, "" or "-1".')
+    raise NormalizationError(_('Expected "1", "0", true, false, "" or "-1".'))
 
 
 def battery_percent(value: object) -> int:
-    text = _as_text(value, "a battery level")
+    text = _as_text(value, gettext_noop("a battery level"))
     if text.endswith("%"):
         text = text[:-1]
     if not (text.isascii() and text.isdigit() and len(text.lstrip("0")) <= 3 and int(text) <= 100):
-        raise NormalizationError("Battery level must be a whole percentage from 0 to 100.")
+        raise NormalizationError(_("Battery level must be a whole percentage from 0 to 100."))
     return int(text)
 
 
 def non_negative_count(value: object) -> int:
-    text = _as_text(value, "a whole number")
+    text = _as_text(value, gettext_noop("a whole number"))
     if not (text.isascii() and text.isdigit()):
-        raise NormalizationError("Expected a non-negative whole number.")
+        raise NormalizationError(_("Expected a non-negative whole number."))
     if len(text.lstrip("0")) > 10:  # before int(), which refuses 4,300 digits with a message about Python
-        raise NormalizationError("Number is too large.")
+        raise NormalizationError(_("Number is too large."))
     count = int(text)
     if count > 2**31 - 1:
-        raise NormalizationError("Number is too large.")
+        raise NormalizationError(_("Number is too large."))
     return count
 
 
@@ -239,12 +253,9 @@ class SizeValue(NamedTuple):
 
 def storage_size(value: object) -> SizeValue:
     """Free text such as `3.66 GB`; bytes when the unit is recognised (1 GB = 1024³)."""
-    text = _as_text(value, "a size as text")
+    text = _as_text(value, gettext_noop("a size as text"))
     if len(text) > SIZE_TEXT_MAX_LENGTH:
-        raise NormalizationError(
-            f"Ensure this field has no more than {SIZE_TEXT_MAX_LENGTH} characters.",
-            code="max_length",
-        )
+        raise NormalizationError(_max_length_message(SIZE_TEXT_MAX_LENGTH), code="max_length")
     match = _SIZE_RE.fullmatch(text)
     if not match:
         return SizeValue(text, None)
@@ -261,7 +272,7 @@ class OsType(NamedTuple):
 
 
 def os_type(value: object) -> OsType:
-    text = _as_text(value, "an OS name")
+    text = _as_text(value, gettext_noop("an OS name"))
     _check_length(text, OS_TYPE_MAX_LENGTH)
     lowered = text.lower()
     if "android" in lowered or "harmony" in lowered:
@@ -284,10 +295,10 @@ class Areas(NamedTuple):
 
 def areas(value: object) -> Areas:
     """`省,市,区`, separated by ASCII or full-width commas."""
-    text = _as_text(value, "province,city,district")
+    text = _as_text(value, gettext_noop("province,city,district"))
     parts = [part.strip() for part in _AREAS_SEPARATOR_RE.split(text)]
     if len(parts) != 3 or not all(parts):
-        raise NormalizationError("Expected three non-empty parts: province,city,district (省,市,区).")
+        raise NormalizationError(_("Expected three non-empty parts: province,city,district (省,市,区)."))
     for part in parts:
         _check_length(part, AREA_MAX_LENGTH)
     return Areas(*parts)
@@ -322,7 +333,7 @@ class Relation(NamedTuple):
 
 
 def relation(value: object) -> Relation:
-    text = _as_text(value, "a relation as text or code")
+    text = _as_text(value, gettext_noop("a relation as text or code"))
     _check_length(text, RELATION_MAX_LENGTH)
     key = text.strip().upper()
     if key.isascii() and key.isdigit() and len(key) <= 9:  # longer is no code, and int() of 4,300 digits fails
@@ -357,22 +368,24 @@ def address_book_entry(item: object) -> AddressBookEntry:
         if name is None:
             name = ""
         elif not isinstance(name, str):
-            raise NormalizationError("Entry name must be a string.")
+            raise NormalizationError(_("Entry name must be a string."))
         if isinstance(phone, int) and not isinstance(phone, bool):
             phone = str(phone)
         elif phone is not None and not isinstance(phone, str):
-            raise NormalizationError("Entry phone must be a string.")
+            raise NormalizationError(_("Entry phone must be a string."))
     else:
-        raise NormalizationError('Expected a "name_phone" string or an object with name and phone.')
+        raise NormalizationError(_('Expected a "name_phone" string or an object with name and phone.'))
     if not phone or not phone.strip():
-        raise NormalizationError("Entry has no phone number.", code="required")
+        raise NormalizationError(_("Entry has no phone number."), code="required")
     if len(name) > ADDRESS_BOOK_NAME_MAX_LENGTH:
         raise NormalizationError(
-            f"Entry name is longer than {ADDRESS_BOOK_NAME_MAX_LENGTH} characters.", code="max_length"
+            _("Entry name is longer than %(max_length)s characters.") % {"max_length": ADDRESS_BOOK_NAME_MAX_LENGTH},
+            code="max_length",
         )
     if len(phone) > ADDRESS_BOOK_PHONE_MAX_LENGTH:
         raise NormalizationError(
-            f"Entry phone is longer than {ADDRESS_BOOK_PHONE_MAX_LENGTH} characters.", code="max_length"
+            _("Entry phone is longer than %(max_length)s characters.") % {"max_length": ADDRESS_BOOK_PHONE_MAX_LENGTH},
+            code="max_length",
         )
     digits = phone_digits(phone)
     return AddressBookEntry(name, phone, digits, is_mobile(digits))
