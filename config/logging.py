@@ -13,9 +13,11 @@ import json
 import logging
 import re
 import time
+import traceback
 import uuid
 from datetime import UTC, datetime
 
+from django.db import DatabaseError
 from django.utils.functional import SimpleLazyObject, empty
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -29,6 +31,7 @@ _MOBILE_RE = re.compile(r"(?<![\d])(?:\+?86[\s\-]?|0086[\s\-]?)?1[3-9]\d(?:[\s\-
 _DEVICE_ID_RE = re.compile(
     r"\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b|\b[0-9A-Fa-f]{15,}\b"
 )
+_WITHHELD = "(message withheld: database errors quote the values they refused)"
 # Attributes of a LogRecord that the JSON line carries when a caller passes them in `extra`.
 _EXTRA_FIELDS = ("method", "path", "status", "duration_ms", "institution", "user_id", "limit", "count")
 
@@ -61,6 +64,14 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+    def formatException(self, exc_info) -> str:  # noqa: N802 - logging's name
+        kind, error, trace = exc_info
+        if isinstance(error, DatabaseError):
+            # A database error quotes the values it refused (its DETAIL and CONTEXT
+            # lines): pushed personal data. Keep where it happened, not what.
+            return "".join(traceback.format_tb(trace)) + f"{kind.__module__}.{kind.__qualname__}: {_WITHHELD}"
+        return super().formatException(exc_info)
 
 
 access_logger = logging.getLogger("access")
