@@ -36,9 +36,7 @@ class Command(BaseCommand):
             token = institution_rotate_api_token(institution=institution).api_token
             key = institution_rotate_channel_key(institution=institution).channel_key
 
-        sample = Path(settings.BASE_DIR).parent / "shared" / "samples" / "push-ios-office-worker.json"
-        if not sample.exists():
-            sample = Path(settings.BASE_DIR) / "intake" / "examples" / "push-ios-office-worker.json"
+        sample = Path(settings.BASE_DIR) / "docs" / "samples" / "push-ios-office-worker.json"
         self.stdout.write(
             "\n".join(
                 [
