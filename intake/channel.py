@@ -256,8 +256,8 @@ def _handle(request, *, legacy_dispatch: bool) -> JsonResponse:
 
 
 def _receive(request, context: services.PushContext, *, legacy_dispatch: bool) -> JsonResponse:
-    # Refusals answer HTTP 200 with status 0, as the protocol does (CONTRACT.md
-    # section 3: "HTTP 200 ... otherwise"); its clients branch on `status` and
+    # Refusals answer HTTP 200 with status 0, as the protocol does (docs/contract.md
+    # §3: HTTP 200 with `status: 0` for everything else); its clients branch on `status` and
     # treat other HTTP codes as a transport failure worth retrying, which an
     # oversized or wrongly signed envelope is not. The push-log row records the
     # status the REST door would have answered (413, 401, 403, 400, ...), so

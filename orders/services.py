@@ -43,7 +43,7 @@ def order_create_from_push(*, institution: Institution, door: str, push: Validat
 def address_book_write(*, order_id: int, entries) -> None:
     """Insert validated entries in one statement: COPY on PostgreSQL, executemany elsewhere.
 
-    COPY costs about a third of `bulk_create` for a thousand rows (PERFORMANCE.md);
+    COPY costs about a third of `bulk_create` for a thousand rows (docs/performance.md);
     executemany keeps SQLite to one statement instead of a batch per 999 parameters.
     """
     if not entries:

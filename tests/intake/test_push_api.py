@@ -1,4 +1,4 @@
-"""The REST door, POST /api/v1/user-additional/: every outcome of CONTRACT.md §1 and what is stored."""
+"""The REST door, POST /api/v1/user-additional/: every outcome of docs/contract.md §1 and what is stored."""
 
 import copy
 import json
