@@ -19,7 +19,7 @@ OUTSIDE = re.compile(
             re.escape("shared" + "/samples"),
             r"(?<![\w/])" + "CONTRACT" + r"\.md",  # documents that are not in the repository
             r"(?<![\w/])" + "PERFORMANCE" + r"\.md",
-            r"(?<![\w.])/work/",  # an absolute path of the machine it was written on
+            r"(?<![\w.])/" + "work/",  # an absolute path of the machine it was written on
         ]
     )
 )
@@ -74,7 +74,7 @@ def test_no_tracked_file_reads_or_cites_a_path_outside_the_repository():
 def test_the_check_sees_a_path_climbing_out():
     # tests/factories.py once read the samples from `parents[2] / "shared"`, one level above the checkout.
     factories = ROOT / "tests" / "factories.py"
-    assert climbs_out(factories, 'Path(__file__).resolve().parents[2] / "shared"')
+    assert climbs_out(factories, "Path(__file__).resolve().parents[" + '2] / "shared"')
     assert not climbs_out(factories, 'Path(__file__).resolve().parents[1] / "docs"')
     assert OUTSIDE.search("see " + "CONTRACT" + ".md §4")
     assert not OUTSIDE.search("see docs/contract.md §4")
