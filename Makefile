@@ -22,12 +22,14 @@ messages: install
 	@if ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
 		$(BIN)/python manage.py compilemessages --ignore=.venv --verbosity 0; fi
 
+# Quiet preparation (errors still show), then the credentials and the server: what a newcomer needs.
+PORT ?= 8000
 run: install messages
-	mkdir -p var
-	DJANGO_DEBUG=true $(BIN)/python manage.py migrate --noinput
-	DJANGO_DEBUG=true $(BIN)/python manage.py createcachetable
-	DJANGO_DEBUG=true $(BIN)/python manage.py demo_setup
-	DJANGO_DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+	@mkdir -p var
+	@DJANGO_DEBUG=true $(BIN)/python manage.py migrate --noinput --verbosity 0
+	@DJANGO_DEBUG=true $(BIN)/python manage.py createcachetable --verbosity 0
+	@DJANGO_DEBUG=true $(BIN)/python manage.py demo_setup --port $(PORT)
+	@DJANGO_DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install messages
 	$(BIN)/pytest $(PYTEST_ARGS)

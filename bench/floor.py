@@ -1,4 +1,4 @@
-"""The floor: a push durably written with no framework, to measure the platform against (PERFORMANCE.md).
+"""The floor: a push durably written with no framework, to measure the platform against (docs/performance.md).
 
 `floor_write` is the least work that stores the same information as
 `intake.services.push_receive`: `json.loads`, the raw body into a push-log row,

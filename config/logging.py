@@ -74,6 +74,23 @@ class JsonFormatter(logging.Formatter):
         return super().formatException(exc_info)
 
 
+class ExpectedClientErrorFilter(logging.Filter):
+    """Drops the traceback from the log line of a 4xx answer: a refusal is expected, not a fault.
+
+    Django logs a denied permission or a 404 raised in a view at WARNING with the exception
+    attached (`django.request`, `status_code` in the record); on a busy admin every 403 then
+    spends twenty lines on a stack that says nothing. The line itself stays, so refusals are
+    still counted; 5xx keep their traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int) and 400 <= status < 500 and record.exc_info:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 access_logger = logging.getLogger("access")
 
 

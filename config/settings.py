@@ -144,6 +144,8 @@ USE_TZ = True
 # --- Static files -------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Files browsers ask for at the site root (/favicon.ico), served by WhiteNoise in every mode.
+WHITENOISE_ROOT = BASE_DIR / "config" / "public"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -249,7 +251,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     # JSON lines (config/logging.py); personal data never goes into a log line.
     "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    # Expected refusals (403, 404 raised in a view) are logged without their traceback.
+    "filters": {"expected_client_errors": {"()": "config.logging.ExpectedClientErrorFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["expected_client_errors"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
         # Replace Django's own plain-text handlers, so every line is JSON.
@@ -257,6 +263,8 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # SQL at DEBUG carries parameter values (phone numbers): never logged.
         "django.db.backends": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # Its "BEGIN version" banner would open every manage.py command; lockouts are warnings and still show.
+        "axes.apps": {"level": "WARNING"},
     },
 }
 

@@ -25,6 +25,8 @@ urlpatterns = [
 
 admin.site.site_header = _("Lending-risk review")
 admin.site.site_title = _("Lending-risk review")
+# No "View site" link: the admin is the site (the root is only the institutions' API).
+admin.site.site_url = None
 
 handler404 = "intake.errors.not_found"
 handler500 = "intake.errors.server_error"

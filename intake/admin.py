@@ -84,13 +84,25 @@ class InstitutionAdmin(admin.ModelAdmin):
 
 @admin.register(PushLog)
 class PushLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["received_at", "institution", "door", "order_no", "outcome", "http_status", "duration_ms"]
+    list_display = ["received_at", "institution", "door", "order_number", "outcome", "http_status", "duration_ms"]
     list_filter = ["outcome", "door", "institution"]
     search_fields = ["order_no", "request_id"]
     list_select_related = ["institution"]
     date_hierarchy = "received_at"
     exclude = ["body"]
     readonly_fields = [field.name for field in PushLog._meta.fields if field.name != "body"] + ["body_text"]
+
+    @admin.display(description=_("order number"), ordering="order_no")
+    def order_number(self, obj):
+        # A rejected orderNo may be 64 unbroken characters: cut short in the list, whole in the tooltip.
+        return (
+            format_html('<span class="push-order-no" title="{}">{}</span>', obj.order_no, obj.order_no)
+            if obj.order_no
+            else "-"
+        )
+
+    class Media:
+        css = {"all": ["intake/admin.css"]}
 
     @admin.display(description=_("body as received"))
     def body_text(self, obj):

@@ -278,8 +278,8 @@ def _handle(request, *, legacy_dispatch: bool) -> JsonResponse:
 
 
 def _receive(request, context: services.PushContext, *, legacy_dispatch: bool) -> JsonResponse:
-    # Refusals answer HTTP 200 with status 0, as the protocol does (HTTP 200
-    # with status 1 on success, status 0 otherwise); its clients branch on
+    # Refusals answer HTTP 200 with status 0, as the protocol does (docs/contract.md
+    # §3: HTTP 200 with `status: 0` for everything else); its clients branch on
     # `status` and treat other HTTP codes as a transport failure worth retrying,
     # which an oversized or wrongly signed envelope is not. The push-log row
     # records that 200 too (what was answered); its outcome and error codes say

@@ -129,7 +129,9 @@ class PushLog(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.received_at:%Y-%m-%d %H:%M:%S} {self.order_no or '-'} {self.outcome}"
+        # Titles and breadcrumbs: in the time zone and the language the page's fields are shown in.
+        received = timezone.localtime(self.received_at)
+        return f"{received:%Y-%m-%d %H:%M:%S} {self.order_no or '-'} {self.get_outcome_display()}"
 
     @property
     def body_text(self) -> str:

@@ -1,4 +1,4 @@
-"""Signatures and timestamps of the signed channel envelope (CONTRACT.md section 3).
+"""Signatures and timestamps of the signed channel envelope (docs/contract.md §3).
 
 The protocol family signs with MD5 over `signKey = ua + key + ua` wrapped around
 the raw `args` string (and the `call` name, on the legacy dispatch). MD5 is the

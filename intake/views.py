@@ -1,7 +1,6 @@
 """The REST door (`POST /api/v1/user-additional/`) and the health check."""
 
 import json
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -23,7 +22,7 @@ from intake.serializers import ErrorResponseSerializer, PushAnswerSerializer, Pu
 from intake.throttling import InstitutionRateThrottle
 from orders.choices import Door
 
-_EXAMPLE = json.loads((Path(__file__).parent / "examples" / "push-ios-office-worker.json").read_text("utf-8"))
+_EXAMPLE = json.loads((settings.BASE_DIR / "docs" / "samples" / "push-ios-office-worker.json").read_text("utf-8"))
 
 
 def request_context(request, door: str) -> services.PushContext:

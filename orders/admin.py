@@ -14,8 +14,10 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.formats import number_format
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -24,7 +26,7 @@ from config.admin import ReadOnlyAdminMixin
 from orders import queries, selectors, services
 from orders.admin_export import CsvExportAdminMixin
 from orders.admin_risk import RiskFlagsAdminMixin, risk_flags_column
-from orders.choices import ReviewStatus
+from orders.choices import ReviewStatus, RiskSeverity
 from orders.filters import OrderFilterSet
 from orders.models import (
     AddressBookEntry,
@@ -413,14 +415,26 @@ class AssigneeFilter(admin.SimpleListFilter):
 
 
 class DecisionForm(forms.Form):
+    """The decision, its reason and, for an order with a high-severity signal, the confirmation to approve it.
+
+    Nothing is preselected: a decision is final, so the reviewer always picks one.
+    The rules themselves (reason required, confirmation needed) are `services.order_decide`'s.
+    """
+
     status = forms.ChoiceField(
-        label=_("decision"), choices=[(status.value, status.label) for status in services.DECISION_STATUSES]
+        label=_("decision"),
+        choices=[("", _("— choose —")), *((status.value, status.label) for status in services.DECISION_STATUSES)],
+        error_messages={"required": _("Choose a decision."), "invalid_choice": _("Choose a decision.")},
     )
     reason = forms.CharField(
         label=_("reason"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text=_("Required to reject or to ask for more information."),
+    )
+    confirm_high_risk = forms.BooleanField(
+        label=_("I have read the high-severity risk signals and approve this order anyway"),
+        required=False,
     )
 
 
@@ -437,23 +451,40 @@ class AssignForm(forms.Form):
         self.fields["reviewer"].queryset = selectors.reviewer_queryset()
 
 
+def _decision_draft_key(order_id: int) -> str:
+    return f"orders:decision-draft:{order_id}"
+
+
+def _decision_form(request, order_id: int) -> DecisionForm:
+    """A blank decision form, or the one just refused for this order, bound again with its error."""
+    draft = request.session.pop(_decision_draft_key(order_id), None)
+    if not isinstance(draft, dict):
+        return DecisionForm()
+    form = DecisionForm(draft.get("data") or {})
+    form.is_valid()
+    field = draft.get("field")
+    if field not in form.fields:
+        field = None
+    if field is None or field not in form.errors:
+        form.add_error(field, draft.get("message", ""))
+    return form
+
+
 # --- Orders ----------------------------------------------------------------------------------
 
 
 @admin.register(Order)
 class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
     # Plain lists, so later features (risk signals) can add a column or a filter by name.
+    # What a reviewer scans, and no more, so the list fits 1440 px: rooted and simulator devices
+    # are said by the risk flags.
     list_display = [
-        "order_no",
-        "institution",
-        "received_at",
+        "order_number",
+        "institution_name",
+        "received",
         "amount_yuan",
         "applicant_phone",
-        "os_kind",
-        "is_root",
-        "is_simulator",
         risk_flags_column,
-        "address_book_count",
         "review_status",
         "assigned_to",
     ]
@@ -475,7 +506,7 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
             UserPhoneFilter,
         ]
     )
-    list_select_related = ["institution", "device", "assigned_to"]
+    list_select_related = ["institution", "assigned_to"]
     # The search box needs a name here; the matching itself is `selectors.order_search`.
     search_fields = ["order_no"]
     search_help_text = _(
@@ -495,20 +526,21 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
         # Used only where no request is at hand (e.g. checks): masked is the safe default.
         return mask_phone(order.user_phone)
 
-    @admin.display(description=_("OS kind"), ordering="device__os_kind")
-    def os_kind(self, order):
-        device = getattr(order, "device", None)
-        return device.get_os_kind_display() if device else "-"
+    @admin.display(description=_("order number"), ordering="order_no")
+    def order_number(self, order):
+        # Up to 64 unbroken characters: cut short by the stylesheet, whole in the tooltip.
+        return format_html('<span class="order-no" title="{}">{}</span>', order.order_no, order.order_no)
 
-    @admin.display(description=_("rooted / jailbroken"), boolean=True, ordering="device__is_root")
-    def is_root(self, order):
-        device = getattr(order, "device", None)
-        return device.is_root if device else None
+    @admin.display(description=_("institution"), ordering="institution__name")
+    def institution_name(self, order):
+        # The name is what reviewers know an institution by; the code is in the tooltip.
+        institution = order.institution
+        return format_html('<span class="institution" title="{}">{}</span>', institution.code, institution.name)
 
-    @admin.display(description=_("simulator"), boolean=True, ordering="device__is_simulator")
-    def is_simulator(self, order):
-        device = getattr(order, "device", None)
-        return device.is_simulator if device else None
+    @admin.display(description=_("received at"), ordering="received_at")
+    def received(self, order):
+        # Digits only, the same in both languages, and half as wide as the long format.
+        return date_format(timezone.localtime(order.received_at), "Y-m-d H:i")
 
     def get_list_display(self, request):
         # The phone column depends on who is looking; a per-request callable keeps the admin instance stateless.
@@ -571,7 +603,10 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
             and dossier.order.review_status not in services.FINAL_STATUSES
             and dossier.order.assigned_to_id in (None, user.pk)
             and not (dossier.order.review_status == ReviewStatus.IN_REVIEW and dossier.order.assigned_to_id == user.pk),
-            "decision_form": DecisionForm(),
+            "decision_form": _decision_form(request, dossier.order.pk),
+            "needs_high_risk_confirmation": any(
+                item.signal.severity == RiskSeverity.HIGH for item in dossier.risk_signals
+            ),
             "note_form": NoteForm(),
             "review_url": reverse("admin:orders_order_review", args=[dossier.order.pk]),
             "claim_next_url": reverse("admin:orders_order_claim_next"),
@@ -616,12 +651,14 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
             elif action == "decide":
                 form = DecisionForm(request.POST)
                 if not form.is_valid():
-                    raise services.ReviewError(gettext("Choose a decision."))
+                    field, errors = next(iter(form.errors.items()))
+                    raise services.ReviewError(errors[0], field=field)
                 decided = services.order_decide(
                     order_id=order.pk,
                     reviewer=request.user,
                     status=form.cleaned_data["status"],
                     reason=form.cleaned_data["reason"],
+                    confirm_high_risk=form.cleaned_data["confirm_high_risk"],
                 )
                 self.message_user(
                     request,
@@ -638,6 +675,14 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
                 raise services.ReviewError(gettext("Unknown review action."))
         except services.ReviewError as error:
             self.message_user(request, error.message, messages.ERROR)
+            if action == "decide":
+                # A refused decision comes back with everything the reviewer chose and typed, and
+                # its error beside the field at fault (the page is reached by a redirect).
+                request.session[_decision_draft_key(order.pk)] = {
+                    "data": {name: request.POST.get(name, "") for name in DecisionForm.base_fields},
+                    "field": error.field,
+                    "message": error.message,
+                }
         return HttpResponseRedirect(self._change_url(order.pk))
 
     def claim_next_view(self, request):

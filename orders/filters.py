@@ -1,4 +1,4 @@
-"""The one filtering language for orders (CONTRACT.md §4), shared by the read API, its CSV exports and the admin.
+"""The one filtering language for orders (docs/contract.md §4), shared by the read API, its CSV exports and the admin.
 
 Every filter validates strictly: a value it cannot read is an error naming the
 parameter, never a filter silently dropped (an analyst would otherwise export

@@ -1,4 +1,4 @@
-"""Pure functions that turn the protocol's strings into typed values (CONTRACT.md §2).
+"""Pure functions that turn the protocol's strings into typed values (docs/contract.md §2).
 
 Each normalizer takes the value as it came out of the JSON document and either
 returns the typed value or raises `NormalizationError` with a human-readable

@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 
 from intake.models import Institution
 from intake.serializers import ValidatedPush
-from orders.choices import ReviewEventKind, ReviewStatus
-from orders.models import AddressBookEntry, Contact, Device, Employer, Order, ReviewEvent
+from orders.choices import ReviewEventKind, ReviewStatus, RiskSeverity
+from orders.models import AddressBookEntry, Contact, Device, Employer, Order, ReviewEvent, RiskSignal
 
 _ADDRESS_BOOK_COLUMNS = ("order_id", "name", "phone", "phone_digits", "is_mobile")
 
@@ -43,7 +43,7 @@ def order_create_from_push(*, institution: Institution, door: str, push: Validat
 def address_book_write(*, order_id: int, entries) -> None:
     """Insert validated entries in one statement: COPY on PostgreSQL, executemany elsewhere.
 
-    COPY costs about a third of `bulk_create` for a thousand rows (PERFORMANCE.md);
+    COPY costs about a third of `bulk_create` for a thousand rows (docs/performance.md);
     executemany keeps SQLite to one statement instead of a batch per 999 parameters.
     """
     if not entries:
@@ -77,11 +77,16 @@ REASON_REQUIRED_STATUSES = frozenset({ReviewStatus.REJECTED, ReviewStatus.NEEDS_
 
 
 class ReviewError(Exception):
-    """A review change the rules refuse; `message` is safe to show to the reviewer."""
+    """A review change the rules refuse; `message` is safe to show to the reviewer.
 
-    def __init__(self, message: str) -> None:
+    `field` names the input at fault when there is one (`status`, `reason`,
+    `confirm_high_risk`), so a form or an API answer can point at it.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -167,17 +172,24 @@ def order_claim_next(*, reviewer) -> Order | None:
 
 
 @transaction.atomic
-def order_decide(*, order_id: int, reviewer, status: str, reason: str = "") -> Order:
-    """Record the reviewer's decision; rejecting or asking for information needs a reason."""
+def order_decide(*, order_id: int, reviewer, status: str, reason: str = "", confirm_high_risk: bool = False) -> Order:
+    """Record the reviewer's decision; rejecting or asking for information needs a reason.
+
+    Decisions are final, so approving asks more: an order whose signals are
+    still being computed cannot be approved yet (nobody has seen them), and one
+    carrying a high-severity signal only with `confirm_high_risk`.
+    """
     _require_permission(reviewer, REVIEW_PERMISSION)
     reason = (reason or "").strip()
     if status not in DECISION_STATUSES:
-        raise ReviewError(_("Choose approved, rejected or needs more information."))
+        raise ReviewError(_("Choose approved, rejected or needs more information."), field="status")
     if status in REASON_REQUIRED_STATUSES and not reason:
-        raise ReviewError(_("A reason is required to reject an order or ask for more information."))
+        raise ReviewError(_("A reason is required to reject an order or ask for more information."), field="reason")
     order = _locked_order(order_id)
     if order.review_status != ReviewStatus.IN_REVIEW or order.assigned_to_id != reviewer.pk:
         raise ReviewError(_("Claim the order before deciding it."))
+    if status == ReviewStatus.APPROVED:
+        _check_approvable(order, confirm_high_risk=confirm_high_risk)
     # Needs-information stays with its reviewer, who takes it up again when the applicant answers.
     event = _review_change(
         order, actor=reviewer, kind=ReviewEventKind.DECIDE, to_status=status, to_assignee=reviewer, reason=reason
@@ -185,6 +197,27 @@ def order_decide(*, order_id: int, reviewer, status: str, reason: str = "") -> O
     order.save(update_fields=["review_status", "assigned_to", "review_updated_at"])
     event.save()
     return order
+
+
+def order_has_high_risk(*, order_id: int) -> bool:
+    """Whether the order carries a high-severity signal, so that approving it needs a confirmation."""
+    return RiskSignal.objects.filter(order_id=order_id, severity=RiskSeverity.HIGH).exists()
+
+
+def _check_approvable(order: Order, *, confirm_high_risk: bool) -> None:
+    if order.risk_pending:
+        raise ReviewError(
+            _(
+                "The risk signals of this order are still being computed: it cannot be approved until they are. "
+                "Reload the page in a moment."
+            ),
+            field="status",
+        )
+    if not confirm_high_risk and order_has_high_risk(order_id=order.pk):
+        raise ReviewError(
+            _("This order carries a high-severity risk signal: confirm that you approve it anyway."),
+            field="confirm_high_risk",
+        )
 
 
 @transaction.atomic

@@ -50,7 +50,7 @@ def push(api_client, institution):
 
 @pytest.fixture
 def roles(transactional_db):
-    """The `reviewer` and `analyst` groups of orders/migrations/0002_roles.py.
+    """The `reviewer`, `analyst` and `supervisor` groups of orders/migrations/0002_roles.py and 0006.
 
     A transactional test starts from whatever the previous one's flush left: the
     permissions come back (post_migrate) but the migrated groups do not.
@@ -66,3 +66,7 @@ def roles(transactional_db):
                 for app_label, codename in (item.split(".") for item in dotted)
             ]
         )
+    supervisor, _ = Group.objects.get_or_create(name="supervisor")
+    supervisor.permissions.set(
+        [*Group.objects.get(name="reviewer").permissions.all(), Permission.objects.get(codename="assign_order")]
+    )

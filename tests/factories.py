@@ -16,16 +16,13 @@ from intake.services import institution_create
 from orders.choices import ContactPriority, Door, OsKind, RelationCategory
 from orders.models import AddressBookEntry, Contact, Device, Employer, Order, RiskSignal
 
-SAMPLES_DIR = Path(__file__).resolve().parents[2] / "shared" / "samples"
-_BUNDLED_SAMPLE = Path(__file__).resolve().parents[1] / "intake" / "examples" / "push-ios-office-worker.json"
+# The project's own sample pushes, the ones docs/contract.md and the README's curl line use.
+SAMPLES_DIR = Path(__file__).resolve().parents[1] / "docs" / "samples"
 
 
 def sample(name: str = "push-ios-office-worker.json") -> dict:
-    """A sample payload from ../shared/samples (the iOS one is also bundled in the repo)."""
-    path = SAMPLES_DIR / name
-    if not path.exists() and name == _BUNDLED_SAMPLE.name:
-        path = _BUNDLED_SAMPLE
-    return json.loads(path.read_text("utf-8"))
+    """A sample push payload from docs/samples, as a fresh dict."""
+    return json.loads((SAMPLES_DIR / name).read_text("utf-8"))
 
 
 _phone_sequence = itertools.count(10_000_000)

@@ -1,4 +1,4 @@
-"""Create the staff roles of CONTRACT.md §4: `reviewer` and `analyst`."""
+"""Create the staff roles of docs/contract.md §4: `reviewer` and `analyst`."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations

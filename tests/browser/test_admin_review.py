@@ -4,20 +4,11 @@ import pytest
 
 from orders.choices import ReviewStatus
 from orders.models import Order, ReviewEvent
+from tests.browser.conftest import log_in
 from tests.factories import ReviewerFactory, pushed_order
 
 # The live server needs committed rows; `roles` puts back the groups an earlier flush removed.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("roles")]
-
-PASSWORD = "correct horse battery staple"
-
-
-def _log_in(page, live_server, user):
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/orders/order/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url("**/admin/orders/order/")
 
 
 def test_reviewer_finds_claims_and_approves_an_order(page, live_server, artifacts_dir):
@@ -34,7 +25,7 @@ def test_reviewer_finds_claims_and_approves_an_order(page, live_server, artifact
     reviewer = ReviewerFactory()
 
     # when: log in and filter to pending orders
-    _log_in(page, live_server, reviewer)
+    log_in(page, live_server, reviewer)
     page.click("#changelist-filter a[href*='review_status=pending']")
     page.wait_for_url("**review_status=pending**")
     pending_rows = page.locator("#result_list tbody tr").count()
@@ -62,6 +53,7 @@ def test_reviewer_finds_claims_and_approves_an_order(page, live_server, artifact
     page.wait_for_selector("#decision-form")
     page.select_option("#decision-form select[name=status]", "approved")
     page.fill("#decision-form textarea[name=reason]", "Employer confirmed by phone")
+    page.check("#decision-form input[name=confirm_high_risk]")  # a simulator is a high-severity signal
     page.click("#decide-button")
     page.wait_for_selector("#review-status.status-approved")
     page.screenshot(path=str(artifacts_dir / "order-page.png"), full_page=True)
@@ -93,7 +85,7 @@ def test_a_chinese_browser_gets_the_admin_in_chinese(browser, live_server, artif
     page = context.new_page()
 
     # when
-    _log_in(page, live_server, reviewer)
+    log_in(page, live_server, reviewer)
     page.goto(f"{live_server.url}/admin/orders/order/{order.pk}/change/")
     page.screenshot(path=str(artifacts_dir / "order-page-zh.png"), full_page=True)
     text = page.inner_text("#content")

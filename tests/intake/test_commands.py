@@ -2,6 +2,7 @@
 
 import re
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -71,20 +72,23 @@ def test_demo_setup_prints_credentials_and_a_working_curl_line(settings, api_cli
     settings.DEBUG = True
 
     first = run("demo_setup")
-    second = run("demo_setup")
+    second = run("demo_setup", "--port", "8014")
 
     assert "username=admin" in first
     assert "curl -sS -X POST http://127.0.0.1:8000/api/v1/user-additional/" in first
-    assert "push-ios-office-worker.json" in first
+    assert "curl -sS -X POST http://127.0.0.1:8014/api/v1/user-additional/" in second
     token = re.search(r"api_token=(\S+)", second).group(1)
     assert token != re.search(r"api_token=(\S+)", first).group(1)  # secrets are never shown twice
+    # the file the curl line sends is the repository's own sample, and it is accepted
+    sample = Path(re.search(r"--data-binary @(\S+)", second).group(1))
+    assert sample == Path(settings.BASE_DIR, "docs", "samples", "push-ios-office-worker.json").resolve()
     response = api_client.post(
         "/api/v1/user-additional/",
-        data=PushPayloadFactory(),
-        format="json",
+        data=sample.read_bytes(),
+        content_type="application/json",
         headers={"Authorization": f"Bearer {token}"},
     )
-    assert response.status_code == 201
+    assert response.status_code == 201, response.json()
     assert api_client.login(username="admin", password=re.search(r"password=(\S+)", second).group(1))
 
 

@@ -34,7 +34,7 @@ def test_schema_documents_the_push_with_the_sample_example(client):
     operation = schema["paths"]["/api/v1/user-additional/"]["post"]
     assert set(operation["responses"]) >= {"200", "201", "400", "401", "403", "409", "413", "415", "503"}
     example = operation["requestBody"]["content"]["application/json"]["examples"]
-    assert any(item["value"]["orderInfo"]["orderNo"] == "YB20161017000001" for item in example.values())
+    assert any(item["value"]["orderInfo"]["orderNo"] == "HX20240315000107" for item in example.values())
     assert "institutionToken" in schema["components"]["securitySchemes"]
 
 

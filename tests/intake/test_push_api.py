@@ -1,4 +1,4 @@
-"""The REST door, POST /api/v1/user-additional/: every outcome of CONTRACT.md §1 and what is stored."""
+"""The REST door, POST /api/v1/user-additional/: every outcome of docs/contract.md §1 and what is stored."""
 
 import copy
 import json
@@ -61,45 +61,48 @@ def test_ios_sample_is_stored_normalized(push, institution):
     # then the order and every section are stored with typed values
     assert response.status_code == 201
     body = response.json()
-    assert body["orderNo"] == "YB20161017000001"
+    assert body["orderNo"] == "HX20240315000107"
     assert body["status"] == "accepted"
     order = Order.objects.get()
     assert order.institution == institution
-    assert (order.order_no, order.loan_amount_fen, order.user_phone) == ("YB20161017000001", 500000, "13812345678")
-    assert order.address_book_count == 5
+    assert (order.order_no, order.loan_amount_fen, order.user_phone) == ("HX20240315000107", 800000, "13761234508")
+    assert order.address_book_count == 7
     device = order.device
-    assert device.device_id == "7d50dcb97e654de6890ae8000bb4558a"
+    assert device.device_id == "3c9e1f0a2b7d4e5f8a6b1c2d3e4f5a6b"
     assert device.os_kind == OsKind.IOS
-    assert device.last_login_at == datetime(2016, 10, 17, 8, 14, 4, tzinfo=UTC)
-    assert device.gps_longitude == Decimal("121.510323893229")
-    assert device.gps_latitude == Decimal("31.306587185330")
-    assert device.ip == "127.0.0.1"
+    assert device.last_login_at == datetime(2024, 3, 15, 5, 30, 0, tzinfo=UTC)
+    assert device.gps_longitude == Decimal("116.310571289062")  # 12 places, half to even
+    assert device.gps_latitude == Decimal("39.983432128906")
+    assert device.ip == "203.0.113.27"
     assert device.wifi is True
     assert device.is_root is False
     assert device.is_simulator is False
-    assert device.battery_percent == 87
-    assert device.pic_count == 1024
-    assert (device.memory, device.memory_bytes) == ("1.0 GB", 1024**3)
-    assert (device.storage, device.storage_bytes) == ("64 GB", 64 * 1024**3)
-    assert device.unuse_storage_bytes == int(Decimal("12.5") * 1024**3)
+    assert device.battery_percent == 64
+    assert device.pic_count == 2388
+    assert (device.memory, device.memory_bytes) == ("4.0 GB", 4 * 1024**3)
+    assert (device.storage, device.storage_bytes) == ("128 GB", 128 * 1024**3)
+    assert device.unuse_storage_bytes == int(Decimal("37.5") * 1024**3)
     assert (device.sdcard, device.sdcard_bytes) == ("", None)
-    assert device.uuid == "E621E1F8-C36C-495A-93FC-0C247A3E6E5F"
+    assert device.uuid == "9B1D3F5A-2C4E-4A6B-8D0F-1E3A5C7B9D2F"
     assert device.extra == {}
     contacts = list(order.contacts.order_by("priority").values_list("name", "mobile", "relation", "relation_category"))
     assert contacts == [
-        ("张建国", "13600001111", "父母", RelationCategory.PARENT),
-        ("刘洋", "13500002222", "朋友", RelationCategory.FRIEND),
+        ("赵敏", "13698761234", "配偶", RelationCategory.SPOUSE),
+        ("孙浩", "15900003456", "同事", RelationCategory.COLLEAGUE),
     ]
     employer = order.employer
-    assert (employer.province, employer.city, employer.district) == ("上海市", "上海市", "杨浦区")
-    assert employer.tel_no == "021-65550000"
+    assert (employer.province, employer.city, employer.district) == ("北京市", "北京市", "海淀区")
+    assert employer.tel_no == "010-62345678"
+    # a short code, a name with "_" (split on the last one), +86, a landline, no name, a duplicate kept
     book = list(order.address_book.order_by("id").values_list("name", "phone", "phone_digits", "is_mobile"))
     assert book == [
-        ("中国移动", "10086", "10086", False),
-        ("张伟", "13900001111", "13900001111", True),
-        ("李娜", "+86 139-0000-2222", "13900002222", True),
-        ("王芳", "021-66668888", "02166668888", False),
-        ("", "13700003333", "13700003333", True),
+        ("中国联通客服", "10010", "10010", False),
+        ("赵敏", "13698761234", "13698761234", True),
+        ("陈静", "13987654321", "13987654321", True),
+        ("周_磊", "+86 186-2222-3333", "18622223333", True),
+        ("公司前台", "010-82345678", "01082345678", False),
+        ("", "15011112222", "15011112222", True),
+        ("陈静", "13987654321", "13987654321", True),
     ]
     log = PushLog.objects.get()
     assert (log.outcome, log.http_status, log.order_no, log.institution) == (
@@ -116,20 +119,31 @@ def test_android_sample_without_employer(push):
 
     assert response.status_code == 201
     order = Order.objects.get()
-    assert (order.loan_amount_fen, order.user_phone) == (300000, "15800004444")
+    assert (order.loan_amount_fen, order.user_phone) == (150000, "17712345566")
     device = order.device
     assert device.os_kind == OsKind.ANDROID
-    assert device.ip == "2408:8207:2481:4a30::1"
-    assert device.last_login_at == datetime(2018, 12, 13, 7, 49, 3, tzinfo=UTC)
+    assert device.ip == "2001:db8:4a1:77::1c"
+    assert device.last_login_at == datetime(2024, 4, 2, 7, 3, 15, tzinfo=UTC)
     assert device.wifi is None
     assert device.is_root is True
     assert device.is_simulator is None
     assert device.gps_longitude is None
-    assert device.imei == "861234567890123"
+    assert (device.android_id, device.imei) == ("5b2c9e71d03f4a18", "869876543210987")
     assert not Employer.objects.exists()
-    assert list(order.contacts.values_list("relation_category", flat=True).order_by("priority")) == [
-        RelationCategory.PARENT,
-        RelationCategory.COLLEAGUE,
+    assert list(order.contacts.values_list("mobile", "relation_category").order_by("priority")) == [
+        ("13355557788", RelationCategory.PARENT),
+        ("18600001234", RelationCategory.COLLEAGUE),
+    ]
+    # objects and strings mixed, a name with "_", a short code, a landline, a duplicate, +86 without a name
+    book = list(order.address_book.order_by("id").values_list("name", "phone_digits", "is_mobile"))
+    assert book == [
+        ("爸爸", "13355557788", True),
+        ("刘_小红", "18600001234", True),
+        ("", "10086", False),
+        ("物业", "057187654321", False),
+        ("爸爸", "13355557788", True),
+        ("Wang Lei", "13500130014", True),
+        ("", "18912340000", True),
     ]
 
 

@@ -25,6 +25,7 @@ from tests.factories import (
     OrderFactory,
     ReviewerFactory,
     UserFactory,
+    flag,
     pushed_order,
 )
 
@@ -97,7 +98,7 @@ def test_analyst_sees_masked_numbers_and_no_access_row_is_written(client, user_f
 
 def test_changelist_columns(client, superuser):
     # given
-    order = OrderFactory(loan_amount_fen=1234567, address_book_count=321)
+    order = OrderFactory(loan_amount_fen=1234567, address_book_count=321, order_no="YB" + "7" * 62)
     DeviceFactory(order=order, os_kind=OsKind.ANDROID, is_root=True, is_simulator=None)
     order.received_at = timezone.make_aware(datetime(2024, 3, 1, 23, 30), timezone=timezone.get_fixed_timezone(0))
     order.save()
@@ -106,14 +107,23 @@ def test_changelist_columns(client, superuser):
     # when
     response = client.get(CHANGELIST)
 
-    # then
+    # then: what a reviewer scans, and no more (rooted and simulator devices are said by the flags)
     content = response.content.decode()
+    headers = [str(header["text"]) for header in response.context["result_headers"]]
+    assert headers[1:] == [
+        "order number",
+        "institution",
+        "received at",
+        "amount (yuan)",
+        "applicant phone",
+        "risk flags",
+        "review status",
+        "assigned reviewer",
+    ]
     assert "12,345.67" in content
-    assert "Android" in content
-    assert "321" in content
-    assert "March 2, 2024, 7:30" in content  # 23:30 UTC is the next morning in Asia/Shanghai
-    row = re.search(r"<tr>.*?</tr>", content[content.index('id="result_list"') :], re.S)
-    assert row is not None
+    assert "2024-03-02 07:30" in content  # 23:30 UTC is the next morning in Asia/Shanghai
+    assert f'<span class="order-no" title="{order.order_no}">{order.order_no}</span>' in content
+    assert f'<span class="institution" title="{order.institution.code}">{order.institution.name}</span>' in content
 
 
 def test_an_order_without_a_device_is_listed(client, superuser):
@@ -144,7 +154,7 @@ def _changelist_queries(client, user, size, django_assert_num_queries, expected)
     with django_assert_num_queries(expected):
         response = client.get(CHANGELIST)
     assert len(response.context["cl"].result_list) == size
-    assert response.content.decode().count('class="risk-flag"') == 2 * size
+    assert response.content.decode().count('class="risk-flag ') == 2 * size
 
 
 # session, user, the user's two permission look-ups, institutions (the sidebar's choices), [PostgreSQL:
@@ -413,7 +423,7 @@ def _row_of(content: str, order_no: str) -> str:
     return next(row for row in rows if f">{order_no}<" in row)
 
 
-def test_flags_column_shows_each_orders_signal_codes(client, analyst):
+def test_flags_column_shows_each_orders_signals_as_badges(client, analyst):
     # given
     earlier, later = _pushed_pair_sharing_a_device()
     plain = _full_order(order_no="PLAIN")
@@ -425,8 +435,9 @@ def test_flags_column_shows_each_orders_signal_codes(client, analyst):
     # then
     assert "Risk flags" in content  # the column header
     for order in (earlier, later):
-        assert '<span class="risk-flag" title="Shared device">shared_device</span>' in _row_of(content, order.order_no)
-    assert 'class="risk-flag"' not in _row_of(content, plain.order_no)
+        badge = '<span class="risk-flag risk-flag-high" title="shared_device">Shared device</span>'
+        assert badge in _row_of(content, order.order_no)
+    assert 'class="risk-flag' not in _row_of(content, plain.order_no)
 
 
 def test_flags_column_labels_follow_the_language(client, analyst):
@@ -438,8 +449,26 @@ def test_flags_column_labels_follow_the_language(client, analyst):
     content = client.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
 
     # then
-    assert '<span class="risk-flag" title="模拟器">simulator</span>' in content
+    assert '<span class="risk-flag risk-flag-high" title="simulator">模拟器</span>' in content
     assert "单位为分：100 分 = 1 元。" in content  # the amount filter's hint
+
+
+def test_flags_column_puts_the_most_severe_first_by_the_configured_severity(client, analyst, settings):
+    # given: codes that sort the other way alphabetically; thin_address_book made high by configuration
+    settings.RISK_SIGNALS = {"SEVERITY": {"thin_address_book": "high", "simulator": "medium"}}
+    order = _full_order(order_no="SEVERE")
+    flag(order, "contact_not_in_address_book", "simulator", "thin_address_book")
+    client.force_login(analyst)
+
+    # when
+    row = _row_of(client.get(CHANGELIST).content.decode(), "SEVERE")
+
+    # then
+    assert re.findall(r'class="risk-flag risk-flag-(\w+)" title="(\w+)"', row) == [
+        ("high", "thin_address_book"),
+        ("medium", "simulator"),
+        ("low", "contact_not_in_address_book"),
+    ]
 
 
 @pytest.mark.parametrize(

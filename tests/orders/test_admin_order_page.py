@@ -310,6 +310,68 @@ def test_rejecting_without_a_reason_shows_the_error_and_changes_nothing(client, 
     assert order.review_status == ReviewStatus.IN_REVIEW
 
 
+def _decision_form(content: str) -> str:
+    start = content.index('id="decision-form"')
+    return content[start : content.index("</form>", start)]
+
+
+def test_no_decision_is_preselected(client, reviewer):
+    # given
+    order = OrderFactory()
+    services.order_claim(order_id=order.pk, reviewer=reviewer)
+    client.force_login(reviewer)
+
+    # when
+    form = _decision_form(client.get(_page(order)).content.decode())
+
+    # then: the empty choice is the selected one, and it is not a decision
+    assert re.findall(r"<option ([^>]*)>", form)[0] == 'value="" selected'
+    assert "selected" not in "".join(re.findall(r"<option ([^>]*)>", form)[1:])
+    assert 'name="confirm_high_risk"' not in form  # no high-severity signal: nothing to confirm
+
+
+def test_a_refused_decision_comes_back_with_what_was_chosen_and_typed(client, reviewer):
+    # given
+    order = OrderFactory()
+    services.order_claim(order_id=order.pk, reviewer=reviewer)
+    client.force_login(reviewer)
+
+    # when: needs-information without a reason, then the page reloaded once more
+    response = client.post(_review(order), {"action": "decide", "status": "needs_info", "reason": "   "}, follow=True)
+    form = _decision_form(response.content.decode())
+    reloaded = _decision_form(client.get(_page(order)).content.decode())
+
+    # then
+    assert '<option value="needs_info" selected>' in form
+    assert re.search(r'<ul class="errorlist[^"]*"[^>]*><li>A reason is required', form)
+    assert '<option value="" selected>' in reloaded  # the draft is shown once, not forever
+    order.refresh_from_db()
+    assert order.review_status == ReviewStatus.IN_REVIEW
+
+
+def test_approving_a_high_severity_order_asks_for_the_confirmation_on_the_same_form(client, reviewer):
+    # given: a simulator is a high-severity signal
+    order = pushed_order(userAdditional__deviceInfo__isSimulator="1")
+    services.order_claim(order_id=order.pk, reviewer=reviewer)
+    client.force_login(reviewer)
+    assert 'name="confirm_high_risk"' in _decision_form(client.get(_page(order)).content.decode())
+
+    # when: approve without the box, then with it
+    data = {"action": "decide", "status": "approved", "reason": "rang the applicant"}
+    refused = client.post(_review(order), data, follow=True)
+    status_after_refusal = Order.objects.get(pk=order.pk).review_status
+    approved = client.post(_review(order), {**data, "confirm_high_risk": "on"}, follow=True)
+
+    # then
+    form = _decision_form(refused.content.decode())
+    assert '<option value="approved" selected>' in form
+    assert "rang the applicant</textarea>" in form
+    assert any("high-severity" in message for message in _messages(refused))
+    assert status_after_refusal == ReviewStatus.IN_REVIEW
+    assert any("Approved" in message for message in _messages(approved))
+    assert Order.objects.get(pk=order.pk).review_status == ReviewStatus.APPROVED
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

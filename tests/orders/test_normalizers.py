@@ -1,4 +1,4 @@
-"""Every normalisation rule of CONTRACT.md §2: what is accepted, what it becomes, what is rejected."""
+"""Every normalisation rule of docs/contract.md §2: what is accepted, what it becomes, what is rejected."""
 
 from datetime import UTC, datetime
 from decimal import Decimal

@@ -128,10 +128,10 @@ def test_flags_column_from_the_admin_queryset(django_assert_num_queries):
     with django_assert_num_queries(1):
         cells = [risk_flags_column(order) for order in model_admin.get_queryset(request).order_by("pk")]
 
-    # then
+    # then: labelled badges, the most severe first, the code in the tooltip
     assert cells == [
-        '<span class="risk-flag" title="Rooted device">rooted_device</span> '
-        '<span class="risk-flag" title="Simulator">simulator</span>',
+        '<span class="risk-flag risk-flag-high" title="simulator">Simulator</span> '
+        '<span class="risk-flag risk-flag-medium" title="rooted_device">Rooted device</span>',
         "-",
     ]
 

@@ -19,7 +19,10 @@ class Command(BaseCommand):
         "credentials. Secrets are stored hashed or encrypted, so each run issues new ones."
     )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000, help="The port `make run` serves on (default 8000).")
+
+    def handle(self, *args, port, **options):
         if not settings.DEBUG:
             raise CommandError("demo_setup is for development only (DJANGO_DEBUG=true).")
         password = secrets.token_urlsafe(12)
@@ -36,14 +39,13 @@ class Command(BaseCommand):
             token = institution_rotate_api_token(institution=institution).api_token
             key = institution_rotate_channel_key(institution=institution).channel_key
 
-        sample = Path(settings.BASE_DIR).parent / "shared" / "samples" / "push-ios-office-worker.json"
-        if not sample.exists():
-            sample = Path(settings.BASE_DIR) / "intake" / "examples" / "push-ios-office-worker.json"
+        base = f"http://127.0.0.1:{port}"
+        sample = Path(settings.BASE_DIR) / "docs" / "samples" / "push-ios-office-worker.json"
         self.stdout.write(
             "\n".join(
                 [
                     "",
-                    "Demo administrator:  http://127.0.0.1:8000/admin/",
+                    f"Demo administrator:  {base}/admin/",
                     "  username=admin",
                     f"  password={password}",
                     f"Demo institution:    code (ua)={DEMO_INSTITUTION}",
@@ -51,12 +53,12 @@ class Command(BaseCommand):
                     f"  channel_key={key}",
                     "",
                     "Push the sample order:",
-                    "  curl -sS -X POST http://127.0.0.1:8000/api/v1/user-additional/ \\",
+                    f"  curl -sS -X POST {base}/api/v1/user-additional/ \\",
                     f"    -H 'Authorization: Bearer {token}' \\",
                     "    -H 'Content-Type: application/json' \\",
                     f"    --data-binary @{sample.resolve()}",
                     "",
-                    "API docs: http://127.0.0.1:8000/api/docs/",
+                    f"API docs: {base}/api/docs/",
                     "",
                 ]
             )

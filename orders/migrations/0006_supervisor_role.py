@@ -1,0 +1,34 @@
+"""The `supervisor` role: a reviewer who also assigns and reassigns orders (docs/contract.md §4)."""
+
+from django.contrib.auth.management import create_permissions
+from django.db import migrations
+
+ASSIGN = ("orders", "assign_order")
+
+
+def create_supervisor(apps, schema_editor):
+    # Permissions are normally created after all migrations ran; the role needs them now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    # A supervisor holds whatever a reviewer holds here, plus assigning; later changes to either
+    # group are the administrators' own.
+    reviewer = Group.objects.get(name="reviewer")
+    supervisor, _ = Group.objects.get_or_create(name="supervisor")
+    supervisor.permissions.add(
+        *reviewer.permissions.all(),
+        Permission.objects.get(content_type__app_label=ASSIGN[0], codename=ASSIGN[1]),
+    )
+
+
+def remove_supervisor(apps, schema_editor):
+    apps.get_model("auth", "Group").objects.filter(name="supervisor").delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [("orders", "0005_risk_pending")]
+
+    operations = [migrations.RunPython(create_supervisor, remove_supervisor)]
