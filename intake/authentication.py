@@ -40,7 +40,11 @@ class BearerTokenAuthentication(BaseAuthentication):
         if not parts:
             return None
         if parts[0].lower() != self.keyword:
-            raise exceptions.AuthenticationFailed(self.wrong_scheme_message)
+            # `Token <t>` or a bare token is a token sent the wrong way: say so. Other schemes
+            # (a proxy's Basic, say) are someone else's, left to the next authenticator.
+            if parts[0].lower() == b"token" or len(parts) == 1:
+                raise exceptions.AuthenticationFailed(self.wrong_scheme_message)
+            return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(self.invalid_message)
         try:

@@ -112,3 +112,19 @@ def test_a_token_under_another_scheme_is_told_to_use_bearer(client, authorizatio
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
     assert "Bearer <id>.<secret>" in response.json()["errors"][0]["detail"]
+
+
+@pytest.mark.parametrize("authorization", ["Token abc.def", "abc.def"])
+def test_the_staff_api_names_the_bearer_scheme_too(client, authorization):
+    # The staff API shares the bearer authentication of the push door.
+    response = client.get("/api/v1/orders/", headers={"Authorization": authorization})
+
+    assert response.status_code == 401
+    assert "Bearer <id>.<secret>" in response.json()["errors"][0]["detail"]
+
+
+def test_another_schemes_header_is_left_to_the_session(admin_client):
+    # A proxy's Basic credentials are not a token sent the wrong way: the session still signs the staff in.
+    response = admin_client.get("/api/v1/orders/", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+
+    assert response.status_code == 200
