@@ -562,7 +562,8 @@ def test_awkward_cells_as_written_on_either_database(awkward_orders, analyst):
     # then
     assert (first["order_no"], first["user_phone"], first["company_tel"]) == ("'=1+1", "861***2340", "'@21****0000")
     assert (first["device_name"], first["carrier"]) == ('say "hi", then\nleave\r', "'\t中国移动")
-    assert (first["device_id"], first["imei"]) == (pseudonym("7d50dcb97e654de6890ae8000bb4558a"), pseudonym("861234567890123"))
+    assert first["device_id"] == pseudonym("7d50dcb97e654de6890ae8000bb4558a")
+    assert first["imei"] == pseudonym("861234567890123")
     assert (first["gps_longitude"], first["gps_latitude"]) == ("0.00", "0.00")
     assert (first["received_at"], first["last_login_at"]) == (
         "2024-05-01T09:30:00+08:00",
