@@ -42,11 +42,8 @@ from orders import queries
 from orders.choices import ExportKind
 from orders.models import ExportLog, Order
 from orders.pii import (
-    ADDRESS_AREA_PATTERN,
-    MASKED,
     PHONE_SEPARATORS,
     can_list_personal_data,
-    mask_address,
     mask_gps,
     mask_ip,
     mask_name,
@@ -137,10 +134,6 @@ def _gps_masked(values: tuple) -> list[str]:
     return [mask_gps(value) if value is not None else "" for value in values]
 
 
-def _addresses_masked(values: tuple) -> list[str]:
-    return [neutralize(mask_address(value)) if value else "" for value in values]
-
-
 @dataclass(frozen=True)
 class Personal:
     """Formatter marker of a personal-data column: `unmasked` or `masked` formatting depending on the user,
@@ -155,12 +148,16 @@ _PHONES = Personal(_phones_unmasked, _phones_masked)
 _NAMES = Personal(_texts, _names_masked)
 _IPS = Personal(None, _ips_masked)
 _GPS = Personal(_decimals, _gps_masked)
-_ADDRESSES = Personal(_texts, _addresses_masked)
+
+
+def _stored_mask(masked_lookup: str) -> Personal:
+    """Masked, the export reads the form stored with the row (orders.pii.STORED_MASK_FIELDS)."""
+    return Personal(_texts, _texts, masked_lookup=masked_lookup)
 
 
 def _pseudonymised(lookup: str) -> Personal:
-    """A device identifier: masked, the export reads its stored pseudonym (hex: nothing to neutralise)."""
-    return Personal(_texts, _texts, masked_lookup=f"{lookup}_pseudonym")
+    """A device identifier: masked, its stored pseudonym."""
+    return _stored_mask(f"{lookup}_pseudonym")
 
 
 @dataclass(frozen=True)
@@ -201,7 +198,7 @@ ORDER_COLUMNS = (
     Column("ip", "device__ip", _IPS),
     Column("gps_longitude", "device__gps_longitude", _GPS),
     Column("gps_latitude", "device__gps_latitude", _GPS),
-    Column("gps_address", "device__gps_address", _ADDRESSES),
+    Column("gps_address", "device__gps_address", _stored_mask("device__gps_address_masked")),
     Column("wifi", "device__wifi", _booleans),
     Column("battery_percent", "device__battery_percent", None),
     Column("carrier", "device__carrier"),
@@ -375,16 +372,24 @@ def _sql_neutralised(cell: str) -> str:
 # The masking rules of orders.pii, in SQL. Constants of pii are spliced into the statement's text:
 # they hold no quote (checked here), and `%` is doubled for the client-side parameter merge.
 def _sql_literal(text: str) -> str:
-    if "'" in text or "\\" in text.replace("\\s", ""):
+    if "'" in text or "\\" in text:
         raise ValueError(f"Unexpected character in SQL literal {text!r}")
     return "'" + text.replace("%", "%%") + "'"
 
 
-def _sql_masked_phone(cell: str) -> str:
-    """`mask_phone`: separators dropped, 7+ characters keep 3 + 4, shorter ones their last 2."""
-    digits = f"translate({cell}, {_sql_literal(PHONE_SEPARATORS)}, '')"
+def _sql_phone_digits(cell: str) -> str:
+    """What `mask_phone` masks: the number without its separators."""
+    return f"translate({cell}, {_sql_literal(PHONE_SEPARATORS)}, '')"
+
+
+def _sql_masked_phone(digits: str) -> str:
+    """`neutralize(mask_phone(...))` of a number's `digits` (best a column: it is named nine times): 7+
+    characters keep 3 + 4, shorter ones their last 2; only a kept first character can start like a
+    formula."""
     return (
-        f"CASE WHEN char_length({digits}) >= 7"
+        f"CASE WHEN ascii({digits}) IN ({_SQL_FORMULA_FIRST})"
+        f" AND (char_length({digits}) >= 7 OR char_length({digits}) <= 2) THEN '''' ELSE '' END"
+        f" || CASE WHEN char_length({digits}) >= 7"
         f" THEN left({digits}, 3) || repeat('*', char_length({digits}) - 7) || right({digits}, 4)"
         f" ELSE repeat('*', char_length({digits}) - 2) || right({digits}, 2) END"
     )
@@ -406,15 +411,6 @@ def _sql_masked_ip(cell: str) -> str:
 def _sql_masked_gps(cell: str) -> str:
     """`mask_gps`: PostgreSQL's round() is half away from zero, and a numeric has no negative zero."""
     return f"round({cell}, 2)::text"
-
-
-def _sql_masked_address(cell: str) -> str:
-    """`mask_address`: the same regular expression (it has one reading in both engines, see pii)."""
-    # NULL (no device) and '' stay empty; other text without a province or city is `*`.
-    return (
-        f"coalesce(substring({cell} FROM {_sql_literal(ADDRESS_AREA_PATTERN)}),"
-        f" CASE WHEN {cell} <> '' THEN {_sql_literal(MASKED)} END)"
-    )
 
 
 def _sql_datetimes(cell: str) -> str:
@@ -464,11 +460,9 @@ def _sql_cell(column: Column, cell: str, field) -> tuple[str, bool]:
     if fmt is _phones_unmasked or fmt is _texts:
         return _sql_neutralised(cell), True
     if fmt is _phones_masked:
-        return _sql_neutralised(_sql_masked_phone(cell)), True
+        return _sql_masked_phone(_sql_phone_digits(cell)), True
     if fmt is _names_masked:
         return _sql_neutralised(_sql_masked_name(cell)), True
-    if fmt is _addresses_masked:
-        return _sql_neutralised(_sql_masked_address(cell)), True
     if fmt is _ips_masked:
         return _sql_masked_ip(cell), False
     if fmt is _gps_masked:
@@ -506,10 +500,15 @@ def _sql_lines(queryset: QuerySet, columns: Sequence[Column]) -> tuple[str, tupl
     # The SELECT's column order (Django puts annotations last) and each column's field.
     selected = [(alias, expression.output_field) for expression, _, alias in compiler.select]
     position = {alias: index for index, (alias, _) in enumerate(selected)}
-    cells = []
+    cells, prepared = [], []
     for number, column in enumerate(columns):
         index = position[column.lookup]
-        text, free = _sql_cell(column, f"r.c{index}", selected[index][1])
+        if column.format is _phones_masked:
+            # The digits are computed once, a layer below, instead of at each of their nine uses.
+            prepared.append(f"{_sql_phone_digits(f'r.c{index}')} AS d{number}")
+            text, free = _sql_masked_phone(f"r.d{number}"), True
+        else:
+            text, free = _sql_cell(column, f"r.c{index}", selected[index][1])
         cells.append((f"x{number}", text, free))
     # Cells are computed once (OFFSET 0 keeps PostgreSQL from inlining them into the quoting below,
     # which names each twice); the inner ORDER BY already keeps the subqueries from being flattened.
@@ -522,8 +521,11 @@ def _sql_lines(queryset: QuerySet, columns: Sequence[Column]) -> tuple[str, tupl
     ]
     line = _sql_concat([part for cell in quoted for part in (cell, "','")][:-1])
     cell_list = ", ".join(f"{text} AS {name}" for name, text, _ in cells)
+    rows_sql = f"({sql}) AS r({names})"
+    if prepared:
+        rows_sql = f"(SELECT r.*, {', '.join(prepared)} FROM {rows_sql} OFFSET 0) AS r"
     return (
-        f"SELECT {line} FROM (SELECT {cell_list} FROM ({sql}) AS r({names}) OFFSET 0) AS x",
+        f"SELECT {line} FROM (SELECT {cell_list} FROM {rows_sql} OFFSET 0) AS x",
         tuple(params),
     )
 

@@ -153,13 +153,14 @@ class Device(models.Model):
     extra = models.JSONField(
         _("other keys"), default=dict, blank=True, help_text=_("deviceInfo keys the protocol does not define.")
     )
-    # Keyed pseudonyms of the identifiers that CSV exports carry (orders.pii.pseudonym), written
-    # with the row so that a masked export of a million rows only selects them; recomputed by
-    # `recompute_pseudonyms` when PII_PSEUDONYM_KEY changes.
+    # Masked forms that CSV exports carry (orders.pii.STORED_MASK_FIELDS: keyed pseudonyms of the
+    # identifiers, the GPS address's area), written with the row so that a masked export of a million
+    # rows only selects them; recomputed by `recompute_pseudonyms` when PII_PSEUDONYM_KEY changes.
     device_id_pseudonym = models.CharField(max_length=16, blank=True, default="", db_default="", editable=False)
     imei_pseudonym = models.CharField(max_length=16, blank=True, default="", db_default="", editable=False)
     android_id_pseudonym = models.CharField(max_length=16, blank=True, default="", db_default="", editable=False)
     idfa_pseudonym = models.CharField(max_length=16, blank=True, default="", db_default="", editable=False)
+    gps_address_masked = models.CharField(max_length=512, blank=True, default="", db_default="", editable=False)
 
     class Meta:
         verbose_name = _("device")
@@ -180,15 +181,15 @@ class Device(models.Model):
         return f"{self.device_name or self.os_type} ({self.device_id})"
 
     def save(self, *args, **kwargs):
-        # The stored pseudonyms follow the identifiers on every single-row write (the push service,
+        # The stored masked columns follow the identifiers and address on every single-row write (the push service,
         # the admin, factories); bulk writers (generate_orders) add them to their rows themselves.
-        from orders.pii import device_pseudonyms
+        from orders.pii import device_stored_masks
 
-        pseudonyms = device_pseudonyms(self)
-        for name, value in pseudonyms.items():
+        masks = device_stored_masks(self)
+        for name, value in masks.items():
             setattr(self, name, value)
         if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], *pseudonyms}
+            kwargs["update_fields"] = {*kwargs["update_fields"], *masks}
         super().save(*args, **kwargs)
 
 

@@ -11,7 +11,7 @@ from intake.models import Institution
 from intake.serializers import ValidatedPush
 from orders.choices import ReviewEventKind, ReviewStatus
 from orders.models import AddressBookEntry, Contact, Device, Employer, Order, ReviewEvent
-from orders.pii import STORED_PSEUDONYMS, device_pseudonyms
+from orders.pii import STORED_MASK_FIELDS, STORED_MASK_SOURCES, device_stored_masks
 
 _ADDRESS_BOOK_COLUMNS = ("order_id", "name", "phone", "phone_digits", "is_mobile")
 
@@ -41,23 +41,22 @@ def order_create_from_push(*, institution: Institution, door: str, push: Validat
     return order
 
 
-def device_pseudonyms_recompute(*, model=Device, batch_size: int = 2000, progress=None) -> int:
-    """Rewrite every device's stored pseudonyms under the current PII_PSEUDONYM_KEY, a batch per
+def device_stored_masks_recompute(*, model=Device, batch_size: int = 2000, progress=None) -> int:
+    """Rewrite every device's stored masked columns (pseudonyms under the current PII_PSEUDONYM_KEY), a batch per
     transaction (keyset on the primary key, one bulk UPDATE per batch); returns the count.
 
     `model` lets the migration that adds the columns pass its historical model."""
-    fields = [f"{name}_pseudonym" for name in STORED_PSEUDONYMS]
     done, last_pk = 0, 0
     while True:
         with transaction.atomic():
-            rows = model.objects.filter(pk__gt=last_pk).order_by("pk").only("pk", *STORED_PSEUDONYMS)
+            rows = model.objects.filter(pk__gt=last_pk).order_by("pk").only("pk", *STORED_MASK_SOURCES)
             batch = list(rows[:batch_size])
             if not batch:
                 return done
             for device in batch:
-                for name, value in device_pseudonyms(device).items():
+                for name, value in device_stored_masks(device).items():
                     setattr(device, name, value)
-            model.objects.bulk_update(batch, fields)
+            model.objects.bulk_update(batch, STORED_MASK_FIELDS)
         done += len(batch)
         last_pk = batch[-1].pk
         if progress:

@@ -4,11 +4,11 @@ from django.db import migrations, models
 
 
 def backfill_pseudonyms(apps, schema_editor):
-    """Existing devices get their pseudonyms in batches, each its own transaction (the migration is not
+    """Existing devices get their pseudonyms and masked address in batches, each its own transaction (the migration is not
     atomic, so a table of millions does not hold one long transaction)."""
-    from orders.services import device_pseudonyms_recompute
+    from orders.services import device_stored_masks_recompute
 
-    device_pseudonyms_recompute(model=apps.get_model("orders", "Device"))
+    device_stored_masks_recompute(model=apps.get_model("orders", "Device"))
 
 
 class Migration(migrations.Migration):
@@ -38,6 +38,11 @@ class Migration(migrations.Migration):
             model_name="device",
             name="imei_pseudonym",
             field=models.CharField(blank=True, db_default="", default="", editable=False, max_length=16),
+        ),
+        migrations.AddField(
+            model_name="device",
+            name="gps_address_masked",
+            field=models.CharField(blank=True, db_default="", default="", editable=False, max_length=512),
         ),
         migrations.AddField(
             model_name="risksignal",

@@ -30,7 +30,7 @@ from intake.services import institution_create
 from orders import normalizers
 from orders.choices import ContactPriority, Door, ReviewStatus
 from orders.models import AddressBookEntry, Contact, Device, Employer, Order
-from orders.pii import device_pseudonyms
+from orders.pii import device_stored_masks
 
 MAX_ADDRESS_BOOK = 5_000
 SHARED_DEVICE_RATE = 0.02
@@ -201,8 +201,8 @@ class OrderGenerator:
             "mac": "",
             "extra": {},
         }
-        # Stored with the row as the push service does (orders.pii.STORED_PSEUDONYMS), so COPY writes them too.
-        return {**device, **device_pseudonyms(device)}
+        # Stored with the row as Device.save does (orders.pii.STORED_MASK_FIELDS), so COPY writes them too.
+        return {**device, **device_stored_masks(device)}
 
     def contact_mobile(self, rng: random.Random) -> str:
         # A few numbers (intermediaries, fraud rings) are everybody's contact.

@@ -1,8 +1,8 @@
-"""`manage.py recompute_pseudonyms`: rewrite the stored device-identifier pseudonyms after PII_PSEUDONYM_KEY changed."""
+"""`manage.py recompute_pseudonyms`: rewrite the devices' stored masked columns after PII_PSEUDONYM_KEY changed."""
 
 from django.core.management.base import BaseCommand
 
-from orders.services import device_pseudonyms_recompute
+from orders.services import device_stored_masks_recompute
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=2000)
 
     def handle(self, *args, batch_size: int, **options):
-        done = device_pseudonyms_recompute(
+        done = device_stored_masks_recompute(
             batch_size=batch_size, progress=lambda count: self.stderr.write(f"{count} devices", ending="\r")
         )
         self.stdout.write(f"Recomputed the pseudonyms of {done} devices.")
