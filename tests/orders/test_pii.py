@@ -4,15 +4,18 @@ import hashlib
 import hmac
 import json
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.management import call_command
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orders import pii
-from orders.models import ExportLog
+from orders.models import Device, ExportLog
 from orders.pii import Kind, mask, mask_address, mask_document, mask_gps, mask_ip, mask_name, mask_phone, pseudonym
+from tests.factories import DeviceFactory, PushPayloadFactory, pushed_order
 
 
 @pytest.mark.parametrize(
@@ -301,3 +304,43 @@ json_values = st.recursive(
 @given(json_values)
 def test_mask_document_never_raises(document):
     json.dumps(mask_document(document))
+
+
+# --- Stored masked columns (what the CSV export selects) -----------------------------------------
+
+
+def stored_masks_are_current(device) -> bool:
+    device.refresh_from_db()
+    return all(getattr(device, name) == value for name, value in pii.device_stored_masks(device).items())
+
+
+@pytest.mark.django_db
+def test_a_pushed_device_stores_its_pseudonyms_and_masked_address():
+    payload = PushPayloadFactory()
+    payload["userAdditional"]["deviceInfo"].update(imei="861234567890123", gpsAddress="广东省深圳市南山区科技园南区")
+    device = pushed_order(payload=payload).device
+    assert device.device_id_pseudonym == pseudonym(device.device_id)
+    assert device.imei_pseudonym == pseudonym("861234567890123")
+    assert device.android_id_pseudonym == ""  # no androidId pushed
+    assert device.gps_address_masked == "广东省深圳市南山区"
+
+
+@pytest.mark.django_db
+def test_generated_orders_store_the_masks_too():
+    call_command("generate_orders", count=30, seed=11, verbosity=0, stdout=StringIO())
+    devices = list(Device.objects.all())
+    assert devices
+    assert all(stored_masks_are_current(device) for device in devices)
+    assert any(device.imei_pseudonym for device in devices)
+
+
+@pytest.mark.django_db
+def test_changing_the_key_then_recomputing_updates_every_device(settings):
+    devices = [DeviceFactory(device_id=f"dev-{number}") for number in range(5)]
+    settings.PII_PSEUDONYM_KEY = "a-new-key"
+    assert not any(stored_masks_are_current(device) for device in devices)
+    out = StringIO()
+    call_command("recompute_pseudonyms", "--batch-size", "2", stdout=out, stderr=StringIO())
+    assert "5 devices" in out.getvalue()
+    assert all(stored_masks_are_current(device) for device in devices)
+    assert devices[0].device_id_pseudonym == pseudonym("dev-0")
