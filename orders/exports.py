@@ -1,7 +1,8 @@
 """Streamed CSV exports of filtered orders, their contacts and address books; every export is logged.
 
 The API (`?format=csv`), the companion endpoints and the admin's button and
-action all come through `export_response`, so masking, CSV-injection
+action all come through `export_response`, so masking (the rules of
+`orders.pii`, unless the user may list personal data), CSV-injection
 neutralising and the export log cannot differ between them.
 
 Memory stays flat whatever the row count: rows are tuples of the `values_list`
@@ -136,8 +137,9 @@ def _gps_masked(values: tuple) -> list[str]:
 
 @dataclass(frozen=True)
 class Personal:
-    """Formatter marker of a personal-data column: `unmasked` or `masked` formatting depending on the user,
-    and for device identifiers (`masked_lookup`) the stored pseudonym column read instead of the value."""
+    """Formatter marker of a personal-data column: `unmasked` or `masked` formatting depending on the user
+    (orders.pii.can_list_personal_data), and, masked, a column stored with the row (`masked_lookup`: the
+    pseudonym of an identifier, the masked GPS address) read instead of the value."""
 
     unmasked: Callable[[tuple], Iterable] | None
     masked: Callable[[tuple], Iterable] | None
