@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from intake.serializers import AddressBookField
 from orders.models import RiskSignal
@@ -34,6 +34,11 @@ def pushed(**kwargs):
     return pushed_order(None, PushPayloadFactory(**kwargs))
 
 
+def english_reason(signal: RiskSignal) -> str:
+    with translation.override("en"):
+        return signal_reason(signal)
+
+
 def run(*args) -> str:
     out = StringIO()
     call_command("recompute_risk_signals", *args, stdout=out)
@@ -51,7 +56,7 @@ def test_recompute_restores_the_detailed_reason_on_an_order_that_was_linked_late
 
     # then
     found = RiskSignal.objects.get(order=earlier, code="shared_device")
-    assert signal_reason(found) == (
+    assert english_reason(found) == (
         f"This device (deviceId {pseudonym('dev-r')}) was also used in the orders of 1 other applicant."
     )
     assert {order.pk for order in found.linked_orders.all()} == {later.pk}
@@ -133,7 +138,7 @@ def test_recompute_reads_the_stored_book_and_contacts():
     codes = set(RiskSignal.objects.filter(order=order).values_list("code", flat=True))
     assert codes == {"simulator", "thin_address_book", "contact_not_in_address_book"}
     missing = RiskSignal.objects.get(order=order, code="contact_not_in_address_book")
-    assert signal_reason(missing) == "The second emergency contact's number is not in the applicant's address book."
+    assert english_reason(missing) == "The second emergency contact's number is not in the applicant's address book."
 
 
 def test_an_order_without_device_or_contacts_is_computed():
