@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from orders import pii
 from orders.models import Device, ExportLog
 from orders.pii import Kind, mask, mask_address, mask_document, mask_gps, mask_ip, mask_name, mask_phone, pseudonym
-from tests.factories import DeviceFactory, PushPayloadFactory, pushed_order
+from tests.factories import DeviceFactory, InstitutionFactory, PushPayloadFactory, pushed_order
 
 
 @pytest.mark.parametrize(
@@ -344,3 +344,40 @@ def test_changing_the_key_then_recomputing_updates_every_device(settings):
     assert "5 devices" in out.getvalue()
     assert all(stored_masks_are_current(device) for device in devices)
     assert devices[0].device_id_pseudonym == pseudonym("dev-0")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_backfills_devices_written_before_it():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("orders", "0005_risk_pending")], [("orders", "0006_pii_pseudonyms_and_reason_facts")]
+    institution = InstitutionFactory()
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old_apps = executor.loader.project_state(before).apps
+    order = old_apps.get_model("orders", "Order").objects.create(
+        institution_id=institution.pk,
+        order_no="before-0006",
+        loan_amount_fen=100,
+        user_phone="13812340000",
+        door="rest",
+        payload_sha256="0" * 64,
+    )
+    old_apps.get_model("orders", "Device").objects.create(
+        order_id=order.pk,
+        device_id="dev-before",
+        os_type="iOS",
+        os_kind="ios",
+        last_login_at="2024-05-01T00:00:00Z",
+        ip="1.2.3.4",
+        gps_address="北京市朝阳区建国路",
+    )
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    device = Device.objects.get(order_id=order.pk)
+    assert (device.device_id_pseudonym, device.gps_address_masked) == (pseudonym("dev-before"), "北京市朝阳区")
