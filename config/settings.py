@@ -217,6 +217,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = PUSH_MAX_BODY_BYTES * 2 + 65536
 # from SECRET_KEY so development works without setup; production should set it.
 CHANNEL_KEY_ENCRYPTION_KEY = os.environ.get("CHANNEL_KEY_ENCRYPTION_KEY", "")
 
+# Key of the device-identifier pseudonyms that staff without the personal-data right
+# see (orders/pii.py). Derived from SECRET_KEY when unset; after changing it, run
+# `python manage.py recompute_pseudonyms` so stored pseudonyms follow.
+PII_PSEUDONYM_KEY = os.environ.get("PII_PSEUDONYM_KEY", "")
+
 # --- Risk signals (orders/risk.py) --------------------------------------------
 # Keys left out keep orders.risk.DEFAULTS; after a change, run recompute_risk_signals.
 RISK_SIGNALS = {

@@ -24,7 +24,12 @@ from orders.api_serializers import OrderDetailSerializer, OrderListSerializer
 from orders.authentication import StaffTokenAuthentication
 from orders.choices import ExportKind
 from orders.filters import OrderFilterSet
-from orders.pii import can_view_personal_data, personal_data_access_record
+from orders.pii import (
+    can_list_personal_data,
+    can_view_personal_data,
+    personal_data_access_record,
+    unmasked_list_record,
+)
 
 VIEW_ORDER = "orders.view_order"
 EXPORT_ORDER = "orders.export_order"
@@ -100,12 +105,20 @@ def boolean_param(request, name: str, errors: dict) -> bool:
     return _BOOLEAN_PARAM[raw]
 
 
+def header_language_param(request, errors: dict) -> str:
+    language = request.query_params.get("headers", "en")
+    if language not in exports.HEADER_LANGUAGES:
+        errors.setdefault("headers", _error(f"Use {' or '.join(exports.HEADER_LANGUAGES)}."))
+    return language
+
+
 def export_or_400(request, *, kind: str, orders, errors: dict):
     bom = boolean_param(request, "bom", errors)
+    headers = header_language_param(request, errors)
     if errors:
         raise exceptions.ValidationError(errors)
     params = request.query_params.copy()
-    for name in ("format", "bom"):
+    for name in ("format", "bom", "headers"):
         params.pop(name, None)
     return exports.export_response(
         user=request.user,
@@ -114,6 +127,7 @@ def export_or_400(request, *, kind: str, orders, errors: dict):
         source=exports.ExportSource.API,
         filters=exports.filters_for_log(params),
         bom=bom,
+        headers=headers,
     )
 
 
@@ -122,6 +136,9 @@ _FILTER_PARAMETERS = [
     for name, filter_ in OrderFilterSet.base_filters.items()
 ]
 _BOM_PARAMETER = OpenApiParameter("bom", OpenApiTypes.BOOL, description="1: start the CSV with a UTF-8 BOM (Excel).")
+_HEADERS_PARAMETER = OpenApiParameter(
+    "headers", OpenApiTypes.STR, enum=list(exports.HEADER_LANGUAGES), description="zh: the CSV's header row in Chinese."
+)
 
 
 class StaffReadView(GenericAPIView):
@@ -132,12 +149,23 @@ class StaffReadView(GenericAPIView):
     def required_permissions(self, request) -> list[str]:
         return [VIEW_ORDER]
 
+    def may_unmask(self, user) -> bool:
+        """One order at a time: the personal-data permission is enough."""
+        return can_view_personal_data(user)
+
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "unmasked": can_view_personal_data(self.request.user)}
+        return {**super().get_serializer_context(), "unmasked": self.may_unmask(self.request.user)}
 
 
 class OrderListView(StaffReadView):
-    """Orders matching the filters, newest first: JSON pages, or every row as CSV with `format=csv`."""
+    """Orders matching the filters, newest first: JSON pages, or every row as CSV with `format=csv`.
+
+    Pages are lists: unmasked only for users who may also export (a reviewer paging the
+    table unmasked would be an export without the right), and then logged like an export.
+    """
+
+    def may_unmask(self, user) -> bool:
+        return can_list_personal_data(user)
 
     serializer_class = OrderListSerializer
     pagination_class = OrderCursorPagination
@@ -153,12 +181,15 @@ class OrderListView(StaffReadView):
             *_FILTER_PARAMETERS,
             OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"], description="csv: stream every row."),
             _BOM_PARAMETER,
+            _HEADERS_PARAMETER,
         ],
         responses={200: OrderListSerializer(many=True), 400: OpenApiResponse(description="A bad parameter.")},
         tags=["orders"],
     )
     def get(self, request):
-        orders, errors = filtered_orders(request, extra_params=frozenset({"format", "bom", "cursor", "page_size"}))
+        orders, errors = filtered_orders(
+            request, extra_params=frozenset({"format", "bom", "headers", "cursor", "page_size"})
+        )
         output = request.query_params.get("format", "json")
         if output not in ("json", "csv"):
             errors.setdefault("format", _error("Use json or csv."))
@@ -167,14 +198,22 @@ class OrderListView(StaffReadView):
                 if name in request.query_params:
                     errors.setdefault(name, _error("Not with format=csv: the CSV holds every matching row."))
             return export_or_400(request, kind=ExportKind.ORDERS, orders=orders, errors=errors)
-        if "bom" in request.query_params:
-            errors.setdefault("bom", _error("Only with format=csv."))
+        for name in ("bom", "headers"):
+            if name in request.query_params:
+                errors.setdefault(name, _error("Only with format=csv."))
         self._check_page_size(request, errors)
         if errors:
             raise exceptions.ValidationError(errors)
         page = self.paginate_queryset(queries.with_list_columns(orders))
         serializer = self.get_serializer(page, many=True)
         if serializer.context["unmasked"]:
+            unmasked_list_record(
+                user=request.user,
+                source=exports.ExportSource.API,
+                kind=ExportKind.ORDERS,
+                filters=exports.filters_for_log(request.query_params),
+                row_count=len(page),
+            )
             personal_data_access_record(user=request.user, order_ids=[order.pk for order in page], context="api:list")
         return self.get_paginated_response(serializer.data)
 
@@ -214,12 +253,12 @@ class CompanionExportView(APIView):
         return [VIEW_ORDER, EXPORT_ORDER]
 
     @extend_schema(
-        parameters=[*_FILTER_PARAMETERS, _BOM_PARAMETER],
+        parameters=[*_FILTER_PARAMETERS, _BOM_PARAMETER, _HEADERS_PARAMETER],
         responses={(200, "text/csv"): OpenApiTypes.STR, 400: OpenApiResponse(description="A bad parameter.")},
         tags=["orders"],
     )
     def get(self, request):
-        orders, errors = filtered_orders(request, extra_params=frozenset({"bom"}))
+        orders, errors = filtered_orders(request, extra_params=frozenset({"bom", "headers"}))
         return export_or_400(request, kind=self.kind, orders=orders, errors=errors)
 
 

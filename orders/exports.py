@@ -1,7 +1,8 @@
 """Streamed CSV exports of filtered orders, their contacts and address books; every export is logged.
 
 The API (`?format=csv`), the companion endpoints and the admin's button and
-action all come through `export_response`, so masking, CSV-injection
+action all come through `export_response`, so masking (the rules of
+`orders.pii`, unless the user may list personal data), CSV-injection
 neutralising and the export log cannot differ between them.
 
 Memory stays flat whatever the row count: rows are tuples of the `values_list`
@@ -41,7 +42,14 @@ from psycopg.types.datetime import TimestamptzLoader
 from orders import queries
 from orders.choices import ExportKind
 from orders.models import ExportLog, Order
-from orders.pii import can_view_personal_data, mask_phone
+from orders.pii import (
+    PHONE_SEPARATORS,
+    can_list_personal_data,
+    mask_gps,
+    mask_ip,
+    mask_name,
+    mask_phone,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +122,44 @@ def _phones_masked(values: tuple) -> list[str]:
     return [neutralize(mask_phone(value)) if value else "" for value in values]
 
 
-_PHONES = object()  # formatter marker: masked or not depending on the user
+def _names_masked(values: tuple) -> list[str]:
+    return [neutralize(mask_name(value)) if value else "" for value in values]
+
+
+def _ips_masked(values: tuple) -> list[str]:
+    """A masked address starts with a digit, a hex digit or `:`: nothing to neutralise."""
+    return [mask_ip(value) if value else "" for value in values]
+
+
+def _gps_masked(values: tuple) -> list[str]:
+    return [mask_gps(value) if value is not None else "" for value in values]
+
+
+@dataclass(frozen=True)
+class Personal:
+    """Formatter marker of a personal-data column: `unmasked` or `masked` formatting depending on the user
+    (orders.pii.can_list_personal_data), and, masked, a column stored with the row (`masked_lookup`: the
+    pseudonym of an identifier, the masked GPS address) read instead of the value."""
+
+    unmasked: Callable[[tuple], Iterable] | None
+    masked: Callable[[tuple], Iterable] | None
+    masked_lookup: str = ""
+
+
+_PHONES = Personal(_phones_unmasked, _phones_masked)
+_NAMES = Personal(_texts, _names_masked)
+_IPS = Personal(None, _ips_masked)
+_GPS = Personal(_decimals, _gps_masked)
+
+
+def _stored_mask(masked_lookup: str) -> Personal:
+    """Masked, the export reads the form stored with the row (orders.pii.STORED_MASK_FIELDS)."""
+    return Personal(_texts, _texts, masked_lookup=masked_lookup)
+
+
+def _pseudonymised(lookup: str) -> Personal:
+    """A device identifier: masked, its stored pseudonym."""
+    return _stored_mask(f"{lookup}_pseudonym")
 
 
 @dataclass(frozen=True)
@@ -146,25 +191,25 @@ ORDER_COLUMNS = (
     Column("review_status", "review_status", None),
     Column("review_updated_at", "review_updated_at", _datetimes),
     Column("address_book_count", "address_book_count", None),
-    Column("device_id", "device__device_id"),
+    Column("device_id", "device__device_id", _pseudonymised("device__device_id")),
     Column("device_name", "device__device_name"),
     Column("os_type", "device__os_type"),
     Column("os_kind", "device__os_kind", None),
     Column("os_version", "device__os_version"),
     Column("last_login_at", "device__last_login_at", _datetimes),
-    Column("ip", "device__ip", None),
-    Column("gps_longitude", "device__gps_longitude", _decimals),
-    Column("gps_latitude", "device__gps_latitude", _decimals),
-    Column("gps_address", "device__gps_address"),
+    Column("ip", "device__ip", _IPS),
+    Column("gps_longitude", "device__gps_longitude", _GPS),
+    Column("gps_latitude", "device__gps_latitude", _GPS),
+    Column("gps_address", "device__gps_address", _stored_mask("device__gps_address_masked")),
     Column("wifi", "device__wifi", _booleans),
     Column("battery_percent", "device__battery_percent", None),
     Column("carrier", "device__carrier"),
     Column("app_market", "device__app_market"),
     Column("is_root", "device__is_root", _booleans),
     Column("is_simulator", "device__is_simulator", _booleans),
-    Column("imei", "device__imei"),
-    Column("android_id", "device__android_id"),
-    Column("idfa", "device__idfa"),
+    Column("imei", "device__imei", _pseudonymised("device__imei")),
+    Column("android_id", "device__android_id", _pseudonymised("device__android_id")),
+    Column("idfa", "device__idfa", _pseudonymised("device__idfa")),
     Column("company_name", "employer__company_name"),
     Column("company_province", "employer__province"),
     Column("company_city", "employer__city"),
@@ -177,7 +222,7 @@ CONTACT_COLUMNS = (
     Column("order_no", "order__order_no"),
     Column("institution", "order__institution__code"),
     Column("priority", "priority", None),
-    Column("name", "name"),
+    Column("name", "name", _NAMES),
     Column("mobile", "mobile", _PHONES),
     Column("relation", "relation"),
     Column("relation_category", "relation_category"),
@@ -186,11 +231,67 @@ ADDRESS_BOOK_COLUMNS = (
     Column("order_id", "order_id", None),
     Column("order_no", "order__order_no"),
     Column("institution", "order__institution__code"),
-    Column("name", "name"),
+    Column("name", "name", _NAMES),
     Column("phone", "phone", _PHONES),
     Column("phone_digits", "phone_digits", _PHONES),
     Column("is_mobile", "is_mobile", _booleans),
 )
+
+# `headers=zh` (the API) or a Chinese-speaking admin user: the header row in Chinese, for people who
+# open the file in Excel; the column order and the cells do not change.
+HEADER_LANGUAGES = ("en", "zh")
+HEADERS_ZH = {
+    "id": "订单ID",
+    "order_id": "订单ID",
+    "order_no": "订单号",
+    "institution": "机构",
+    "received_at": "接收时间",
+    "door": "接收渠道",
+    "loan_amount_fen": "借款金额（分）",
+    "loan_amount_yuan": "借款金额（元）",
+    "user_phone": "申请人手机号",
+    "review_status": "审核状态",
+    "review_updated_at": "审核更新时间",
+    "address_book_count": "通讯录条数",
+    "device_id": "设备标识",
+    "device_name": "设备名称",
+    "os_type": "系统类型",
+    "os_kind": "系统种类",
+    "os_version": "系统版本",
+    "last_login_at": "最近登录时间",
+    "ip": "IP地址",
+    "gps_longitude": "经度",
+    "gps_latitude": "纬度",
+    "gps_address": "GPS地址",
+    "wifi": "是否WiFi",
+    "battery_percent": "电量（%）",
+    "carrier": "运营商",
+    "app_market": "应用市场",
+    "is_root": "是否root/越狱",
+    "is_simulator": "是否模拟器",
+    "imei": "IMEI",
+    "android_id": "Android ID",
+    "idfa": "IDFA",
+    "company_name": "单位名称",
+    "company_province": "单位所在省",
+    "company_city": "单位所在市",
+    "company_district": "单位所在区",
+    "company_tel": "单位电话",
+    "risk_flags": "风险标记",
+    "priority": "联系人顺序",
+    "name": "姓名",
+    "mobile": "手机号",
+    "relation": "关系",
+    "relation_category": "关系类别",
+    "phone": "号码",
+    "phone_digits": "号码数字",
+    "is_mobile": "是否手机号",
+}
+
+
+def header_row(columns: Sequence[Column], language: str = "en") -> list[str]:
+    return [HEADERS_ZH[column.header] if language == "zh" else column.header for column in columns]
+
 
 SPECS = {
     ExportKind.ORDERS: ExportSpec(ExportKind.ORDERS, ORDER_COLUMNS, queries.orders_for_export),
@@ -199,15 +300,22 @@ SPECS = {
 }
 
 
-def _column_formatter(column: Column, *, unmasked: bool) -> Callable[[tuple], Iterable] | None:
-    if column.format is _PHONES:
-        return _phones_unmasked if unmasked else _phones_masked
-    return column.format
+def resolved_columns(columns: Sequence[Column], *, unmasked: bool) -> tuple[Column, ...]:
+    """The columns as this export writes them: each personal-data column with its masked or unmasked
+    formatter (and, masked, the pseudonym column it reads). Both export paths work on these."""
+    resolved = []
+    for column in columns:
+        if isinstance(column.format, Personal):
+            personal = column.format
+            lookup = personal.masked_lookup if personal.masked_lookup and not unmasked else column.lookup
+            column = Column(column.header, lookup, personal.unmasked if unmasked else personal.masked)
+        resolved.append(column)
+    return tuple(resolved)
 
 
-def _chunk_formatter(columns: Sequence[Column], lookups: list[str], *, unmasked: bool):
+def _chunk_formatter(columns: Sequence[Column], lookups: list[str]):
     """A function turning a non-empty list of fetched rows into the rows to write."""
-    steps = [(lookups.index(column.lookup), _column_formatter(column, unmasked=unmasked)) for column in columns]
+    steps = [(lookups.index(column.lookup), column.format) for column in columns]
 
     def format_chunk(rows: list[tuple]) -> Iterable[tuple]:
         values = list(zip(*rows, strict=True))  # one tuple per selected lookup
@@ -263,16 +371,48 @@ def _sql_neutralised(cell: str) -> str:
     return f"CASE WHEN ascii({cell}) IN ({_SQL_FORMULA_FIRST}) THEN '''' || {cell} ELSE {cell} END"
 
 
-def _sql_masked(cell: str) -> str:
-    """`mask_phone` then `neutralize`: only a long number keeps its first character, so only it can
-    start like a formula."""
+# The masking rules of orders.pii, in SQL. Constants of pii are spliced into the statement's text:
+# they hold no quote (checked here), and `%` is doubled for the client-side parameter merge.
+def _sql_literal(text: str) -> str:
+    if "'" in text or "\\" in text:
+        raise ValueError(f"Unexpected character in SQL literal {text!r}")
+    return "'" + text.replace("%", "%%") + "'"
+
+
+def _sql_phone_digits(cell: str) -> str:
+    """What `mask_phone` masks: the number without its separators."""
+    return f"translate({cell}, {_sql_literal(PHONE_SEPARATORS)}, '')"
+
+
+def _sql_masked_phone(digits: str) -> str:
+    """`neutralize(mask_phone(...))` of a number's `digits` (best a column: it is named nine times): 7+
+    characters keep 3 + 4, shorter ones their last 2; only a kept first character can start like a
+    formula."""
     return (
-        f"CASE WHEN char_length({cell}) >= 11 THEN "
-        f"CASE WHEN ascii({cell}) IN ({_SQL_FORMULA_FIRST}) THEN '''' ELSE '' END"
-        f" || left({cell}, 3) || '****' || right({cell}, 4)"
-        f" WHEN char_length({cell}) > 4 THEN repeat('*', char_length({cell}) - 4) || right({cell}, 4)"
-        f" ELSE repeat('*', char_length({cell})) END"
+        f"CASE WHEN ascii({digits}) IN ({_SQL_FORMULA_FIRST})"
+        f" AND (char_length({digits}) >= 7 OR char_length({digits}) <= 2) THEN '''' ELSE '' END"
+        f" || CASE WHEN char_length({digits}) >= 7"
+        f" THEN left({digits}, 3) || repeat('*', char_length({digits}) - 7) || right({digits}, 4)"
+        f" ELSE repeat('*', char_length({digits}) - 2) || right({digits}, 2) END"
     )
+
+
+def _sql_masked_name(cell: str) -> str:
+    return f"CASE WHEN {cell} = '' THEN '' ELSE left({cell}, 1) || '*' END"
+
+
+def _sql_masked_ip(cell: str) -> str:
+    """`mask_ip`: IPv4 without its last number (`117.136.0.*`), IPv6 as its /48 network."""
+    host = f"host({cell})"
+    return (
+        f"CASE WHEN family({cell}) = 4 THEN left({host}, -strpos(reverse({host}), '.')) || '.*'"
+        f" ELSE network(set_masklen({cell}, 48))::text END"
+    )
+
+
+def _sql_masked_gps(cell: str) -> str:
+    """`mask_gps`: PostgreSQL's round() is half away from zero, and a numeric has no negative zero."""
+    return f"round({cell}, 2)::text"
 
 
 def _sql_datetimes(cell: str) -> str:
@@ -316,19 +456,26 @@ def _sql_plain(cell: str, field) -> str:
     return f"{cell}::text"
 
 
-def _sql_cell(column: Column, cell: str, field, *, unmasked: bool) -> tuple[str, bool]:
-    """The SQL text of one CSV cell of `column` read from `cell`, and whether it may need quoting."""
-    if column.format is _PHONES:
-        return (_sql_neutralised(cell) if unmasked else _sql_masked(cell)), True
-    if column.format is _texts:
+def _sql_cell(column: Column, cell: str, field) -> tuple[str, bool]:
+    """The SQL text of one CSV cell of a resolved `column` read from `cell`, and whether it may need quoting."""
+    fmt = column.format
+    if fmt is _phones_unmasked or fmt is _texts:
         return _sql_neutralised(cell), True
-    if column.format is _datetimes:
+    if fmt is _phones_masked:
+        return _sql_masked_phone(_sql_phone_digits(cell)), True
+    if fmt is _names_masked:
+        return _sql_neutralised(_sql_masked_name(cell)), True
+    if fmt is _ips_masked:
+        return _sql_masked_ip(cell), False
+    if fmt is _gps_masked:
+        return _sql_masked_gps(cell), False
+    if fmt is _datetimes:
         return _sql_datetimes(cell), False
-    if column.format is _yuans:
+    if fmt is _yuans:
         return _sql_yuans(cell), False
-    if column.format is _booleans:
+    if fmt is _booleans:
         return _sql_booleans(cell), False
-    if column.format is _decimals or column.format is None:
+    if fmt is _decimals or fmt is None:
         # A vocabulary cannot hold a comma or quote today; csv.writer would quote one, so the line does too.
         return _sql_plain(cell, field), field.get_internal_type() in _TEXT_FIELDS
     raise ValueError(f"No SQL rule for the formatter of column {column.header!r}")
@@ -342,7 +489,7 @@ def _sql_concat(parts: list[str]) -> str:
     return f"concat({', '.join(parts)})"
 
 
-def _sql_lines(queryset: QuerySet, columns: Sequence[Column], *, unmasked: bool) -> tuple[str, tuple] | None:
+def _sql_lines(queryset: QuerySet, columns: Sequence[Column]) -> tuple[str, tuple] | None:
     """One SELECT whose single column is each row's CSV line (without its line end), in the queryset's
     order; None when the queryset can match nothing."""
     lookups = list(dict.fromkeys(column.lookup for column in columns))
@@ -355,10 +502,15 @@ def _sql_lines(queryset: QuerySet, columns: Sequence[Column], *, unmasked: bool)
     # The SELECT's column order (Django puts annotations last) and each column's field.
     selected = [(alias, expression.output_field) for expression, _, alias in compiler.select]
     position = {alias: index for index, (alias, _) in enumerate(selected)}
-    cells = []
+    cells, prepared = [], []
     for number, column in enumerate(columns):
         index = position[column.lookup]
-        text, free = _sql_cell(column, f"r.c{index}", selected[index][1], unmasked=unmasked)
+        if column.format is _phones_masked:
+            # The digits are computed once, a layer below, instead of at each of their nine uses.
+            prepared.append(f"{_sql_phone_digits(f'r.c{index}')} AS d{number}")
+            text, free = _sql_masked_phone(f"r.d{number}"), True
+        else:
+            text, free = _sql_cell(column, f"r.c{index}", selected[index][1])
         cells.append((f"x{number}", text, free))
     # Cells are computed once (OFFSET 0 keeps PostgreSQL from inlining them into the quoting below,
     # which names each twice); the inner ORDER BY already keeps the subqueries from being flattened.
@@ -371,15 +523,18 @@ def _sql_lines(queryset: QuerySet, columns: Sequence[Column], *, unmasked: bool)
     ]
     line = _sql_concat([part for cell in quoted for part in (cell, "','")][:-1])
     cell_list = ", ".join(f"{text} AS {name}" for name, text, _ in cells)
+    rows_sql = f"({sql}) AS r({names})"
+    if prepared:
+        rows_sql = f"(SELECT r.*, {', '.join(prepared)} FROM {rows_sql} OFFSET 0) AS r"
     return (
-        f"SELECT {line} FROM (SELECT {cell_list} FROM ({sql}) AS r({names}) OFFSET 0) AS x",
+        f"SELECT {line} FROM (SELECT {cell_list} FROM {rows_sql} OFFSET 0) AS x",
         tuple(params),
     )
 
 
-def _line_chunks(queryset: QuerySet, columns: Sequence[Column], *, unmasked: bool, chunk_size: int):
+def _line_chunks(queryset: QuerySet, columns: Sequence[Column], *, chunk_size: int):
     """Like `_fetched_chunks`, for PostgreSQL: (CSV text, row count) per fetch of `chunk_size` lines."""
-    statement = _sql_lines(queryset, columns, unmasked=unmasked)
+    statement = _sql_lines(queryset, columns)
     if statement is None:
         return
     sql, params = statement
@@ -405,10 +560,10 @@ def _server_side_read(queryset: QuerySet):
     return nullcontext()
 
 
-def _python_chunks(rows: QuerySet, columns: Sequence[Column], *, unmasked: bool, chunk_size: int):
+def _python_chunks(rows: QuerySet, columns: Sequence[Column], *, chunk_size: int):
     """(CSV text, row count) per chunk of at most `chunk_size` rows, formatted in Python."""
     lookups = list(dict.fromkeys(column.lookup for column in columns))
-    format_chunk = _chunk_formatter(columns, lookups, unmasked=unmasked)
+    format_chunk = _chunk_formatter(columns, lookups)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     # `closing`: a client that goes away closes the named cursor before the transaction ends.
@@ -419,14 +574,13 @@ def _python_chunks(rows: QuerySet, columns: Sequence[Column], *, unmasked: bool,
 
 
 def _csv_chunks(
-    *, log_id: int, spec: ExportSpec, rows: QuerySet, unmasked: bool, bom: bool, chunk_size: int
+    *, log_id: int, spec: ExportSpec, rows: QuerySet, unmasked: bool, bom: bool, headers: str, chunk_size: int
 ) -> Iterator[str]:
     buffer = io.StringIO()
-    csv.writer(buffer).writerow([column.header for column in spec.columns])
+    csv.writer(buffer).writerow(header_row(spec.columns, headers))
     in_database = SQL_LINES and connections[rows.db].vendor == "postgresql"
-    chunks = (_line_chunks if in_database else _python_chunks)(
-        rows, spec.columns, unmasked=unmasked, chunk_size=chunk_size
-    )
+    columns = resolved_columns(spec.columns, unmasked=unmasked)
+    chunks = (_line_chunks if in_database else _python_chunks)(rows, columns, chunk_size=chunk_size)
     written = 0
     finished = False
     try:
@@ -461,15 +615,18 @@ def export_response(
     source: str,
     filters: dict,
     bom: bool = False,
+    headers: str = "en",
     chunk_size: int | None = None,
 ) -> StreamingHttpResponse:
     """Log the export, then stream `kind` rows for `orders` as UTF-8 CSV with a header row.
 
-    Phone numbers are masked unless `user` may see personal data; an unmasked
-    export is flagged in the log, which is the record of that access.
+    Personal data (phones, names, device identifiers as pseudonyms, IP, GPS,
+    addresses) is masked unless `user` may list it unmasked
+    (`pii.can_list_personal_data`); an unmasked export is flagged in the log,
+    which is the record of that access.
     """
     spec = SPECS[kind]
-    unmasked = can_view_personal_data(user)
+    unmasked = can_list_personal_data(user)
     log = ExportLog.objects.create(user=user, kind=kind, source=source, filters=filters, unmasked=unmasked)
     chunks = _csv_chunks(
         log_id=log.pk,
@@ -477,6 +634,7 @@ def export_response(
         rows=spec.rows(orders),
         unmasked=unmasked,
         bom=bom,
+        headers=headers,
         chunk_size=chunk_size or settings.EXPORT_CHUNK_SIZE,
     )
     response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from intake.models import PushLog
 from orders.models import AddressBookEntry, Device, Order, PersonalDataPurge
+from orders.pii import STORED_MASK_FIELDS
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ BATCH_SIZE = 2000
 DEVICE_IDENTIFIERS = ("device_id", "idfa", "idfv", "imei", "imsi", "android_id", "udid", "uuid", "mac", "gps_address")
 _DEVICE_CLEARED = {
     **dict.fromkeys(DEVICE_IDENTIFIERS, ""),
+    # The stored masked forms go with their identifiers and address.
+    **dict.fromkeys(STORED_MASK_FIELDS, ""),
     "gps_longitude": None,
     "gps_latitude": None,
     "extra": {},

@@ -8,13 +8,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
-from django.utils.translation import get_language
 
 from intake.models import PushLog
 from orders.choices import RiskSeverity
 from orders.models import AddressBookEntry, Contact, Device, Employer, Order, ReviewEvent, RiskSignal
 from orders.normalizers import phone_digits
-from orders.risk import SIGNAL_CODES, SIGNALS
+from orders.risk import SIGNAL_CODES, SIGNALS, signal_reason
 
 ADDRESS_BOOK_PREVIEW = 50
 PUSH_HISTORY_LIMIT = 20
@@ -99,10 +98,12 @@ class PushHistoryItem:
 
 @dataclass(frozen=True)
 class RiskSignalItem:
-    """One signal on the order page; its label and reason follow the language active when it is shown."""
+    """One signal on the order page; its label and reason follow the language active when it is shown,
+    and the reason's personal data what `viewer` may see (masked without a viewer)."""
 
     signal: RiskSignal
     linked_orders: list[Order]
+    viewer: object = None
 
     @property
     def code(self) -> str:
@@ -115,8 +116,7 @@ class RiskSignalItem:
 
     @property
     def reason(self) -> str:
-        chinese = (get_language() or "").startswith("zh")
-        return self.signal.reason_zh if chinese else self.signal.reason_en
+        return signal_reason(self.signal, self.viewer)
 
 
 # Most severe first, then in the order the signals are registered (orders.risk.SIGNALS).
@@ -128,7 +128,7 @@ def _signal_sort_key(signal: RiskSignal) -> tuple[int, int, str]:
     return _SEVERITY_RANK.get(signal.severity, len(_SEVERITY_RANK)), registered, signal.code
 
 
-def order_risk_signals(*, order_id: int) -> list[RiskSignalItem]:
+def order_risk_signals(*, order_id: int, viewer=None) -> list[RiskSignalItem]:
     """The order's risk signals with their linked orders: two queries, however many signals and links."""
     linked = (
         Order.objects.select_related("institution")
@@ -138,7 +138,7 @@ def order_risk_signals(*, order_id: int) -> list[RiskSignalItem]:
     signals = RiskSignal.objects.filter(order_id=order_id).prefetch_related(
         Prefetch("linked_orders", queryset=linked, to_attr="linked_list")
     )
-    return [RiskSignalItem(signal, signal.linked_list) for signal in sorted(signals, key=_signal_sort_key)]
+    return [RiskSignalItem(signal, signal.linked_list, viewer) for signal in sorted(signals, key=_signal_sort_key)]
 
 
 @dataclass
@@ -168,7 +168,8 @@ def _device_rows(device: Device | None) -> tuple[list[FieldRow], list[FieldRow]]
     rows = [
         FieldRow(str(model_field.verbose_name), getattr(device, model_field.attname), model_field.name)
         for model_field in Device._meta.concrete_fields
-        if model_field.name not in ("order", "extra")
+        # Not `editable`: the stored pseudonyms, derived data for the CSV export.
+        if model_field.name not in ("order", "extra") and model_field.editable
     ]
     extra = [
         FieldRow(key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False), key)
@@ -177,8 +178,9 @@ def _device_rows(device: Device | None) -> tuple[list[FieldRow], list[FieldRow]]
     return rows, extra
 
 
-def order_dossier(*, order_id: int, address_book_limit: int = ADDRESS_BOOK_PREVIEW) -> OrderDossier | None:
-    """The order page's data in a fixed number of queries, whatever the address book's size."""
+def order_dossier(*, order_id: int, address_book_limit: int = ADDRESS_BOOK_PREVIEW, viewer=None) -> OrderDossier | None:
+    """The order page's data in a fixed number of queries, whatever the address book's size; `viewer` is
+    the user the risk reasons are written for."""
     order = Order.objects.select_related("institution", "assigned_to", "device", "employer").filter(pk=order_id).first()
     if order is None:
         return None
@@ -203,5 +205,5 @@ def order_dossier(*, order_id: int, address_book_limit: int = ADDRESS_BOOK_PREVI
             .select_related("actor", "from_assignee", "to_assignee")
             .order_by("created_at", "id")
         ),
-        risk_signals=order_risk_signals(order_id=order.pk),
+        risk_signals=order_risk_signals(order_id=order.pk, viewer=viewer),
     )

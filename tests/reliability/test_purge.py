@@ -56,6 +56,10 @@ def test_purge_removes_personal_data_of_old_orders_only():
     device = Device.objects.get(order=old)
     assert (device.device_id, device.idfa, device.imei, device.gps_address) == ("", "", "", "")
     assert (device.gps_longitude, device.gps_latitude, device.extra) == (None, None, {})
+    # and the masked forms stored for exports go with them
+    assert (device.device_id_pseudonym, device.imei_pseudonym, device.idfa_pseudonym, device.gps_address_masked) == (
+        ("", "", "", "")
+    )
     assert device.os_type == "iOS"  # not an identifier: kept
     assert PushLog.objects.get(order_no=old.order_no).body is None
     assert old.contacts.count() == 2
