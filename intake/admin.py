@@ -4,13 +4,13 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import ReadOnlyAdminMixin
+from config.admin import DocumentedQueryStringAdminMixin, ReadOnlyAdminMixin
 from intake import services
 from intake.models import Institution, PushLog
 
 
 @admin.register(Institution)
-class InstitutionAdmin(admin.ModelAdmin):
+class InstitutionAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
     list_display = [
         "code",
         "name",
@@ -83,7 +83,7 @@ class InstitutionAdmin(admin.ModelAdmin):
 
 
 @admin.register(PushLog)
-class PushLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PushLogAdmin(ReadOnlyAdminMixin, DocumentedQueryStringAdminMixin, admin.ModelAdmin):
     list_display = ["received_at", "institution", "door", "order_no", "outcome", "http_status", "duration_ms"]
     list_filter = ["outcome", "door", "institution"]
     search_fields = ["order_no", "request_id"]

@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from config.admin import ReadOnlyAdminMixin
+from config.admin import DocumentedQueryStringAdminMixin, ReadOnlyAdminMixin
 from orders import queries, selectors, services
 from orders.admin_export import CsvExportAdminMixin
 from orders.admin_risk import RiskFlagsAdminMixin, risk_flags_column
@@ -86,8 +86,11 @@ class EstimatedCountPaginator(Paginator):
         return number
 
 
-class LargeTableAdmin(admin.ModelAdmin):
-    """A changelist over a table of millions: estimated counts, no facet counts, no full count."""
+class LargeTableAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
+    """A changelist over a table of millions: estimated counts, no facet counts, no full count.
+
+    Like every admin of this project, it reads only its documented query parameters.
+    """
 
     paginator = EstimatedCountPaginator
     show_full_result_count = False
@@ -736,6 +739,7 @@ class AddressBookEntryAdmin(ReadOnlyAdmin):
 
     list_display = ["order", "name", "phone_shown", "is_mobile"]
     list_filter = [OrderNumberFilter, "is_mobile"]
+    documented_query_parameters = ("order__id__exact",)  # the order page's link
     list_select_related = ["order"]
     exclude = ["phone", "phone_digits"]
     readonly_fields = ["phone_shown"]
@@ -785,7 +789,7 @@ class PersonalDataAccessAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PersonalDataPurge)
-class PersonalDataPurgeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PersonalDataPurgeAdmin(ReadOnlyAdminMixin, DocumentedQueryStringAdminMixin, admin.ModelAdmin):
     """Every run of `purge_personal_data`, so an auditor can see retention is enforced."""
 
     list_display = [
