@@ -24,7 +24,12 @@ from orders.api_serializers import OrderDetailSerializer, OrderListSerializer
 from orders.authentication import StaffTokenAuthentication
 from orders.choices import ExportKind
 from orders.filters import OrderFilterSet
-from orders.pii import can_view_personal_data, personal_data_access_record
+from orders.pii import (
+    can_list_personal_data,
+    can_view_personal_data,
+    personal_data_access_record,
+    unmasked_list_record,
+)
 
 VIEW_ORDER = "orders.view_order"
 EXPORT_ORDER = "orders.export_order"
@@ -132,12 +137,23 @@ class StaffReadView(GenericAPIView):
     def required_permissions(self, request) -> list[str]:
         return [VIEW_ORDER]
 
+    def may_unmask(self, user) -> bool:
+        """One order at a time: the personal-data permission is enough."""
+        return can_view_personal_data(user)
+
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "unmasked": can_view_personal_data(self.request.user)}
+        return {**super().get_serializer_context(), "unmasked": self.may_unmask(self.request.user)}
 
 
 class OrderListView(StaffReadView):
-    """Orders matching the filters, newest first: JSON pages, or every row as CSV with `format=csv`."""
+    """Orders matching the filters, newest first: JSON pages, or every row as CSV with `format=csv`.
+
+    Pages are lists: unmasked only for users who may also export (a reviewer paging the
+    table unmasked would be an export without the right), and then logged like an export.
+    """
+
+    def may_unmask(self, user) -> bool:
+        return can_list_personal_data(user)
 
     serializer_class = OrderListSerializer
     pagination_class = OrderCursorPagination
@@ -175,6 +191,13 @@ class OrderListView(StaffReadView):
         page = self.paginate_queryset(queries.with_list_columns(orders))
         serializer = self.get_serializer(page, many=True)
         if serializer.context["unmasked"]:
+            unmasked_list_record(
+                user=request.user,
+                source=exports.ExportSource.API,
+                kind=ExportKind.ORDERS,
+                filters=exports.filters_for_log(request.query_params),
+                row_count=len(page),
+            )
             personal_data_access_record(user=request.user, order_ids=[order.pk for order in page], context="api:list")
         return self.get_paginated_response(serializer.data)
 

@@ -1,21 +1,51 @@
 """Read-only JSON shapes of the staff API: an order in a list, and an order with everything pushed with it.
 
-Phone numbers go through `PhoneField`, masked unless the view put
-`unmasked=True` in the serializer context (the user holds the PII permission).
+Personal data (phones, names, device identifiers, IP, GPS, addresses) goes
+through `PersonalField`, masked by `orders.pii` unless the view put
+`unmasked=True` in the serializer context: for a list, the user may list
+personal data (`pii.can_list_personal_data`); for one order, see it
+(`pii.can_view_personal_data`).
 """
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orders.models import Contact, Device, Employer, Order
-from orders.pii import mask_phone
+from orders.pii import Kind, mask, mask_document
 from orders.risk import SIGNAL_CODES, risk_flags_of
 
 
-class PhoneField(serializers.CharField):
+@extend_schema_field(serializers.CharField(allow_null=True))
+class PersonalField(serializers.Field):
+    """A personal-data value: as the model field gives it to those allowed, else masked per `kind`
+    (a string; None stays None)."""
+
+    def __init__(self, kind: Kind, unmasked_field: serializers.Field | None = None, **kwargs):
+        self.kind = kind
+        self.unmasked_field = unmasked_field or serializers.CharField()
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
     def to_representation(self, value):
-        text = super().to_representation(value)
-        return text if self.context.get("unmasked") else mask_phone(text)
+        if value is None:
+            return None
+        if self.context.get("unmasked"):
+            return self.unmasked_field.to_representation(value)
+        return mask(self.kind, value)
+
+
+class PhoneField(PersonalField):
+    def __init__(self, **kwargs):
+        super().__init__(Kind.PHONE, **kwargs)
+
+
+@extend_schema_field(serializers.JSONField())
+class DeviceExtraField(serializers.JSONField):
+    """deviceInfo keys the protocol does not define: masked by key, like a push body."""
+
+    def to_representation(self, value):
+        value = super().to_representation(value)
+        return value if self.context.get("unmasked") else mask_document({"deviceInfo": value})["deviceInfo"]
 
 
 @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=SIGNAL_CODES)))
@@ -61,14 +91,41 @@ class OrderListSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def _identifier() -> PersonalField:
+    return PersonalField(Kind.DEVICE_ID, help_text="Masked: a 16-hex-digit keyed pseudonym.")
+
+
+def _coordinate() -> PersonalField:
+    return PersonalField(Kind.GPS, serializers.DecimalField(max_digits=16, decimal_places=12), allow_null=True)
+
+
 class DeviceSerializer(serializers.ModelSerializer):
+    device_id = _identifier()
+    idfa = _identifier()
+    idfv = _identifier()
+    android_id = _identifier()
+    udid = _identifier()
+    uuid = _identifier()
+    imsi = _identifier()
+    imei = _identifier()
+    mac = _identifier()
+    ip = PersonalField(Kind.IP)
+    gps_longitude = _coordinate()
+    gps_latitude = _coordinate()
+    gps_address = PersonalField(Kind.ADDRESS)
+    extra = DeviceExtraField(read_only=True)
+
     class Meta:
         model = Device
-        exclude = ["order"]
-        read_only_fields = [field.name for field in Device._meta.concrete_fields if field.name != "order"]
+        # The stored pseudonyms (not editable) are derived data for the CSV export.
+        exclude = ["order", *(field.name for field in Device._meta.concrete_fields if not field.editable)]
+        read_only_fields = [
+            field.name for field in Device._meta.concrete_fields if field.name != "order" and field.editable
+        ]
 
 
 class ContactSerializer(serializers.ModelSerializer):
+    name = PersonalField(Kind.NAME)
     mobile = PhoneField()
 
     class Meta:
@@ -78,6 +135,7 @@ class ContactSerializer(serializers.ModelSerializer):
 
 
 class EmployerSerializer(serializers.ModelSerializer):
+    address = PersonalField(Kind.ADDRESS)
     tel_no = PhoneField()
 
     class Meta:

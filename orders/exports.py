@@ -41,7 +41,17 @@ from psycopg.types.datetime import TimestamptzLoader
 from orders import queries
 from orders.choices import ExportKind
 from orders.models import ExportLog, Order
-from orders.pii import can_view_personal_data, mask_phone
+from orders.pii import (
+    ADDRESS_AREA_PATTERN,
+    MASKED,
+    PHONE_SEPARATORS,
+    can_list_personal_data,
+    mask_address,
+    mask_gps,
+    mask_ip,
+    mask_name,
+    mask_phone,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +124,43 @@ def _phones_masked(values: tuple) -> list[str]:
     return [neutralize(mask_phone(value)) if value else "" for value in values]
 
 
-_PHONES = object()  # formatter marker: masked or not depending on the user
+def _names_masked(values: tuple) -> list[str]:
+    return [neutralize(mask_name(value)) if value else "" for value in values]
+
+
+def _ips_masked(values: tuple) -> list[str]:
+    """A masked address starts with a digit, a hex digit or `:`: nothing to neutralise."""
+    return [mask_ip(value) if value else "" for value in values]
+
+
+def _gps_masked(values: tuple) -> list[str]:
+    return [mask_gps(value) if value is not None else "" for value in values]
+
+
+def _addresses_masked(values: tuple) -> list[str]:
+    return [neutralize(mask_address(value)) if value else "" for value in values]
+
+
+@dataclass(frozen=True)
+class Personal:
+    """Formatter marker of a personal-data column: `unmasked` or `masked` formatting depending on the user,
+    and for device identifiers (`masked_lookup`) the stored pseudonym column read instead of the value."""
+
+    unmasked: Callable[[tuple], Iterable] | None
+    masked: Callable[[tuple], Iterable] | None
+    masked_lookup: str = ""
+
+
+_PHONES = Personal(_phones_unmasked, _phones_masked)
+_NAMES = Personal(_texts, _names_masked)
+_IPS = Personal(None, _ips_masked)
+_GPS = Personal(_decimals, _gps_masked)
+_ADDRESSES = Personal(_texts, _addresses_masked)
+
+
+def _pseudonymised(lookup: str) -> Personal:
+    """A device identifier: masked, the export reads its stored pseudonym (hex: nothing to neutralise)."""
+    return Personal(_texts, _texts, masked_lookup=f"{lookup}_pseudonym")
 
 
 @dataclass(frozen=True)
@@ -146,25 +192,25 @@ ORDER_COLUMNS = (
     Column("review_status", "review_status", None),
     Column("review_updated_at", "review_updated_at", _datetimes),
     Column("address_book_count", "address_book_count", None),
-    Column("device_id", "device__device_id"),
+    Column("device_id", "device__device_id", _pseudonymised("device__device_id")),
     Column("device_name", "device__device_name"),
     Column("os_type", "device__os_type"),
     Column("os_kind", "device__os_kind", None),
     Column("os_version", "device__os_version"),
     Column("last_login_at", "device__last_login_at", _datetimes),
-    Column("ip", "device__ip", None),
-    Column("gps_longitude", "device__gps_longitude", _decimals),
-    Column("gps_latitude", "device__gps_latitude", _decimals),
-    Column("gps_address", "device__gps_address"),
+    Column("ip", "device__ip", _IPS),
+    Column("gps_longitude", "device__gps_longitude", _GPS),
+    Column("gps_latitude", "device__gps_latitude", _GPS),
+    Column("gps_address", "device__gps_address", _ADDRESSES),
     Column("wifi", "device__wifi", _booleans),
     Column("battery_percent", "device__battery_percent", None),
     Column("carrier", "device__carrier"),
     Column("app_market", "device__app_market"),
     Column("is_root", "device__is_root", _booleans),
     Column("is_simulator", "device__is_simulator", _booleans),
-    Column("imei", "device__imei"),
-    Column("android_id", "device__android_id"),
-    Column("idfa", "device__idfa"),
+    Column("imei", "device__imei", _pseudonymised("device__imei")),
+    Column("android_id", "device__android_id", _pseudonymised("device__android_id")),
+    Column("idfa", "device__idfa", _pseudonymised("device__idfa")),
     Column("company_name", "employer__company_name"),
     Column("company_province", "employer__province"),
     Column("company_city", "employer__city"),
@@ -177,7 +223,7 @@ CONTACT_COLUMNS = (
     Column("order_no", "order__order_no"),
     Column("institution", "order__institution__code"),
     Column("priority", "priority", None),
-    Column("name", "name"),
+    Column("name", "name", _NAMES),
     Column("mobile", "mobile", _PHONES),
     Column("relation", "relation"),
     Column("relation_category", "relation_category"),
@@ -186,7 +232,7 @@ ADDRESS_BOOK_COLUMNS = (
     Column("order_id", "order_id", None),
     Column("order_no", "order__order_no"),
     Column("institution", "order__institution__code"),
-    Column("name", "name"),
+    Column("name", "name", _NAMES),
     Column("phone", "phone", _PHONES),
     Column("phone_digits", "phone_digits", _PHONES),
     Column("is_mobile", "is_mobile", _booleans),
@@ -199,15 +245,22 @@ SPECS = {
 }
 
 
-def _column_formatter(column: Column, *, unmasked: bool) -> Callable[[tuple], Iterable] | None:
-    if column.format is _PHONES:
-        return _phones_unmasked if unmasked else _phones_masked
-    return column.format
+def resolved_columns(columns: Sequence[Column], *, unmasked: bool) -> tuple[Column, ...]:
+    """The columns as this export writes them: each personal-data column with its masked or unmasked
+    formatter (and, masked, the pseudonym column it reads). Both export paths work on these."""
+    resolved = []
+    for column in columns:
+        if isinstance(column.format, Personal):
+            personal = column.format
+            lookup = personal.masked_lookup if personal.masked_lookup and not unmasked else column.lookup
+            column = Column(column.header, lookup, personal.unmasked if unmasked else personal.masked)
+        resolved.append(column)
+    return tuple(resolved)
 
 
-def _chunk_formatter(columns: Sequence[Column], lookups: list[str], *, unmasked: bool):
+def _chunk_formatter(columns: Sequence[Column], lookups: list[str]):
     """A function turning a non-empty list of fetched rows into the rows to write."""
-    steps = [(lookups.index(column.lookup), _column_formatter(column, unmasked=unmasked)) for column in columns]
+    steps = [(lookups.index(column.lookup), column.format) for column in columns]
 
     def format_chunk(rows: list[tuple]) -> Iterable[tuple]:
         values = list(zip(*rows, strict=True))  # one tuple per selected lookup
@@ -263,15 +316,48 @@ def _sql_neutralised(cell: str) -> str:
     return f"CASE WHEN ascii({cell}) IN ({_SQL_FORMULA_FIRST}) THEN '''' || {cell} ELSE {cell} END"
 
 
-def _sql_masked(cell: str) -> str:
-    """`mask_phone` then `neutralize`: only a long number keeps its first character, so only it can
-    start like a formula."""
+# The masking rules of orders.pii, in SQL. Constants of pii are spliced into the statement's text:
+# they hold no quote (checked here), and `%` is doubled for the client-side parameter merge.
+def _sql_literal(text: str) -> str:
+    if "'" in text or "\\" in text.replace("\\s", ""):
+        raise ValueError(f"Unexpected character in SQL literal {text!r}")
+    return "'" + text.replace("%", "%%") + "'"
+
+
+def _sql_masked_phone(cell: str) -> str:
+    """`mask_phone`: separators dropped, 7+ characters keep 3 + 4, shorter ones their last 2."""
+    digits = f"translate({cell}, {_sql_literal(PHONE_SEPARATORS)}, '')"
     return (
-        f"CASE WHEN char_length({cell}) >= 11 THEN "
-        f"CASE WHEN ascii({cell}) IN ({_SQL_FORMULA_FIRST}) THEN '''' ELSE '' END"
-        f" || left({cell}, 3) || '****' || right({cell}, 4)"
-        f" WHEN char_length({cell}) > 4 THEN repeat('*', char_length({cell}) - 4) || right({cell}, 4)"
-        f" ELSE repeat('*', char_length({cell})) END"
+        f"CASE WHEN char_length({digits}) >= 7"
+        f" THEN left({digits}, 3) || repeat('*', char_length({digits}) - 7) || right({digits}, 4)"
+        f" ELSE repeat('*', char_length({digits}) - 2) || right({digits}, 2) END"
+    )
+
+
+def _sql_masked_name(cell: str) -> str:
+    return f"CASE WHEN {cell} = '' THEN '' ELSE left({cell}, 1) || '*' END"
+
+
+def _sql_masked_ip(cell: str) -> str:
+    """`mask_ip`: IPv4 without its last number (`117.136.0.*`), IPv6 as its /48 network."""
+    host = f"host({cell})"
+    return (
+        f"CASE WHEN family({cell}) = 4 THEN left({host}, -strpos(reverse({host}), '.')) || '.*'"
+        f" ELSE network(set_masklen({cell}, 48))::text END"
+    )
+
+
+def _sql_masked_gps(cell: str) -> str:
+    """`mask_gps`: PostgreSQL's round() is half away from zero, and a numeric has no negative zero."""
+    return f"round({cell}, 2)::text"
+
+
+def _sql_masked_address(cell: str) -> str:
+    """`mask_address`: the same regular expression (it has one reading in both engines, see pii)."""
+    # NULL (no device) and '' stay empty; other text without a province or city is `*`.
+    return (
+        f"coalesce(substring({cell} FROM {_sql_literal(ADDRESS_AREA_PATTERN)}),"
+        f" CASE WHEN {cell} <> '' THEN {_sql_literal(MASKED)} END)"
     )
 
 
@@ -316,19 +402,28 @@ def _sql_plain(cell: str, field) -> str:
     return f"{cell}::text"
 
 
-def _sql_cell(column: Column, cell: str, field, *, unmasked: bool) -> tuple[str, bool]:
-    """The SQL text of one CSV cell of `column` read from `cell`, and whether it may need quoting."""
-    if column.format is _PHONES:
-        return (_sql_neutralised(cell) if unmasked else _sql_masked(cell)), True
-    if column.format is _texts:
+def _sql_cell(column: Column, cell: str, field) -> tuple[str, bool]:
+    """The SQL text of one CSV cell of a resolved `column` read from `cell`, and whether it may need quoting."""
+    fmt = column.format
+    if fmt is _phones_unmasked or fmt is _texts:
         return _sql_neutralised(cell), True
-    if column.format is _datetimes:
+    if fmt is _phones_masked:
+        return _sql_neutralised(_sql_masked_phone(cell)), True
+    if fmt is _names_masked:
+        return _sql_neutralised(_sql_masked_name(cell)), True
+    if fmt is _addresses_masked:
+        return _sql_neutralised(_sql_masked_address(cell)), True
+    if fmt is _ips_masked:
+        return _sql_masked_ip(cell), False
+    if fmt is _gps_masked:
+        return _sql_masked_gps(cell), False
+    if fmt is _datetimes:
         return _sql_datetimes(cell), False
-    if column.format is _yuans:
+    if fmt is _yuans:
         return _sql_yuans(cell), False
-    if column.format is _booleans:
+    if fmt is _booleans:
         return _sql_booleans(cell), False
-    if column.format is _decimals or column.format is None:
+    if fmt is _decimals or fmt is None:
         # A vocabulary cannot hold a comma or quote today; csv.writer would quote one, so the line does too.
         return _sql_plain(cell, field), field.get_internal_type() in _TEXT_FIELDS
     raise ValueError(f"No SQL rule for the formatter of column {column.header!r}")
@@ -342,7 +437,7 @@ def _sql_concat(parts: list[str]) -> str:
     return f"concat({', '.join(parts)})"
 
 
-def _sql_lines(queryset: QuerySet, columns: Sequence[Column], *, unmasked: bool) -> tuple[str, tuple] | None:
+def _sql_lines(queryset: QuerySet, columns: Sequence[Column]) -> tuple[str, tuple] | None:
     """One SELECT whose single column is each row's CSV line (without its line end), in the queryset's
     order; None when the queryset can match nothing."""
     lookups = list(dict.fromkeys(column.lookup for column in columns))
@@ -358,7 +453,7 @@ def _sql_lines(queryset: QuerySet, columns: Sequence[Column], *, unmasked: bool)
     cells = []
     for number, column in enumerate(columns):
         index = position[column.lookup]
-        text, free = _sql_cell(column, f"r.c{index}", selected[index][1], unmasked=unmasked)
+        text, free = _sql_cell(column, f"r.c{index}", selected[index][1])
         cells.append((f"x{number}", text, free))
     # Cells are computed once (OFFSET 0 keeps PostgreSQL from inlining them into the quoting below,
     # which names each twice); the inner ORDER BY already keeps the subqueries from being flattened.
@@ -377,9 +472,9 @@ def _sql_lines(queryset: QuerySet, columns: Sequence[Column], *, unmasked: bool)
     )
 
 
-def _line_chunks(queryset: QuerySet, columns: Sequence[Column], *, unmasked: bool, chunk_size: int):
+def _line_chunks(queryset: QuerySet, columns: Sequence[Column], *, chunk_size: int):
     """Like `_fetched_chunks`, for PostgreSQL: (CSV text, row count) per fetch of `chunk_size` lines."""
-    statement = _sql_lines(queryset, columns, unmasked=unmasked)
+    statement = _sql_lines(queryset, columns)
     if statement is None:
         return
     sql, params = statement
@@ -405,10 +500,10 @@ def _server_side_read(queryset: QuerySet):
     return nullcontext()
 
 
-def _python_chunks(rows: QuerySet, columns: Sequence[Column], *, unmasked: bool, chunk_size: int):
+def _python_chunks(rows: QuerySet, columns: Sequence[Column], *, chunk_size: int):
     """(CSV text, row count) per chunk of at most `chunk_size` rows, formatted in Python."""
     lookups = list(dict.fromkeys(column.lookup for column in columns))
-    format_chunk = _chunk_formatter(columns, lookups, unmasked=unmasked)
+    format_chunk = _chunk_formatter(columns, lookups)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     # `closing`: a client that goes away closes the named cursor before the transaction ends.
@@ -424,9 +519,8 @@ def _csv_chunks(
     buffer = io.StringIO()
     csv.writer(buffer).writerow([column.header for column in spec.columns])
     in_database = SQL_LINES and connections[rows.db].vendor == "postgresql"
-    chunks = (_line_chunks if in_database else _python_chunks)(
-        rows, spec.columns, unmasked=unmasked, chunk_size=chunk_size
-    )
+    columns = resolved_columns(spec.columns, unmasked=unmasked)
+    chunks = (_line_chunks if in_database else _python_chunks)(rows, columns, chunk_size=chunk_size)
     written = 0
     finished = False
     try:
@@ -465,11 +559,13 @@ def export_response(
 ) -> StreamingHttpResponse:
     """Log the export, then stream `kind` rows for `orders` as UTF-8 CSV with a header row.
 
-    Phone numbers are masked unless `user` may see personal data; an unmasked
-    export is flagged in the log, which is the record of that access.
+    Personal data (phones, names, device identifiers as pseudonyms, IP, GPS,
+    addresses) is masked unless `user` may list it unmasked
+    (`pii.can_list_personal_data`); an unmasked export is flagged in the log,
+    which is the record of that access.
     """
     spec = SPECS[kind]
-    unmasked = can_view_personal_data(user)
+    unmasked = can_list_personal_data(user)
     log = ExportLog.objects.create(user=user, kind=kind, source=source, filters=filters, unmasked=unmasked)
     chunks = _csv_chunks(
         log_id=log.pk,

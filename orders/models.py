@@ -153,6 +153,13 @@ class Device(models.Model):
     extra = models.JSONField(
         _("other keys"), default=dict, blank=True, help_text=_("deviceInfo keys the protocol does not define.")
     )
+    # Keyed pseudonyms of the identifiers that CSV exports carry (orders.pii.pseudonym), written
+    # with the row so that a masked export of a million rows only selects them; recomputed by
+    # `recompute_pseudonyms` when PII_PSEUDONYM_KEY changes.
+    device_id_pseudonym = models.CharField(max_length=16, blank=True, default="", db_default="", editable=False)
+    imei_pseudonym = models.CharField(max_length=16, blank=True, default="", db_default="", editable=False)
+    android_id_pseudonym = models.CharField(max_length=16, blank=True, default="", db_default="", editable=False)
+    idfa_pseudonym = models.CharField(max_length=16, blank=True, default="", db_default="", editable=False)
 
     class Meta:
         verbose_name = _("device")
@@ -173,6 +180,18 @@ class Device(models.Model):
     # has no user to ask whether they may see identifiers: it names the order, nothing personal.
     def __str__(self) -> str:
         return f"device of order {self.order_id}"
+
+    def save(self, *args, **kwargs):
+        # The stored pseudonyms follow the identifiers on every single-row write (the push service,
+        # the admin, factories); bulk writers (generate_orders) add them to their rows themselves.
+        from orders.pii import device_pseudonyms
+
+        pseudonyms = device_pseudonyms(self)
+        for name, value in pseudonyms.items():
+            setattr(self, name, value)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], *pseudonyms}
+        super().save(*args, **kwargs)
 
 
 class Contact(models.Model):
@@ -345,8 +364,12 @@ class RiskSignal(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="risk_signals", verbose_name=_("order"))
     code = models.CharField(_("signal"), max_length=40)
     severity = models.CharField(_("severity"), max_length=8, choices=RiskSeverity.choices)
-    reason_zh = models.CharField(_("reason (Chinese)"), max_length=512)
-    reason_en = models.CharField(_("reason (English)"), max_length=512)
+    # The facts of the reason (which identifier or number matched, how many orders), rendered for
+    # the viewing user and language by orders.risk.signal_reason. NULL on rows written before
+    # reasons had facts: those show their stored text until `recompute_risk_signals`.
+    params = models.JSONField(_("reason facts"), null=True, blank=True, default=None)
+    reason_zh = models.CharField(_("reason (Chinese)"), max_length=512, blank=True, default="")
+    reason_en = models.CharField(_("reason (English)"), max_length=512, blank=True, default="")
     linked_orders = models.ManyToManyField(Order, related_name="+", blank=True, verbose_name=_("linked orders"))
     computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
 

@@ -98,6 +98,16 @@ def pseudonym(value: str) -> str:
     return hmac.new(pseudonym_key(), str(value).encode(), hashlib.sha256).hexdigest()[:16]
 
 
+# Device identifiers whose pseudonyms are stored on the device row (`<name>_pseudonym`), for the CSV.
+STORED_PSEUDONYMS = ("device_id", "imei", "android_id", "idfa")
+
+
+def device_pseudonyms(device) -> dict[str, str]:
+    """`{"device_id_pseudonym": ..., ...}` for a device's field values (a dict or a Device), to store with it."""
+    get = device.get if isinstance(device, dict) else lambda name, default="": getattr(device, name, default)
+    return {f"{name}_pseudonym": pseudonym(get(name, "") or "") for name in STORED_PSEUDONYMS}
+
+
 def mask_ip(value) -> str:
     """IPv4 to its /24 (`117.136.0.*`), IPv6 to its /48 (`2408:8456:1234::/48`); not an address: `*`."""
     if value is None or value == "":

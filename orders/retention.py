@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from intake.models import PushLog
 from orders.models import AddressBookEntry, Device, Order, PersonalDataPurge
+from orders.pii import STORED_PSEUDONYMS
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ BATCH_SIZE = 2000
 DEVICE_IDENTIFIERS = ("device_id", "idfa", "idfv", "imei", "imsi", "android_id", "udid", "uuid", "mac", "gps_address")
 _DEVICE_CLEARED = {
     **dict.fromkeys(DEVICE_IDENTIFIERS, ""),
+    # pseudonym("") is "": the stored pseudonyms go with their identifiers.
+    **dict.fromkeys((f"{name}_pseudonym" for name in STORED_PSEUDONYMS), ""),
     "gps_longitude": None,
     "gps_latitude": None,
     "extra": {},

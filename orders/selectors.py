@@ -168,7 +168,8 @@ def _device_rows(device: Device | None) -> tuple[list[FieldRow], list[FieldRow]]
     rows = [
         FieldRow(str(model_field.verbose_name), getattr(device, model_field.attname), model_field.name)
         for model_field in Device._meta.concrete_fields
-        if model_field.name not in ("order", "extra")
+        # Not `editable`: the stored pseudonyms, derived data for the CSV export.
+        if model_field.name not in ("order", "extra") and model_field.editable
     ]
     extra = [
         FieldRow(key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False), key)

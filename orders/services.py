@@ -11,6 +11,7 @@ from intake.models import Institution
 from intake.serializers import ValidatedPush
 from orders.choices import ReviewEventKind, ReviewStatus
 from orders.models import AddressBookEntry, Contact, Device, Employer, Order, ReviewEvent
+from orders.pii import STORED_PSEUDONYMS, device_pseudonyms
 
 _ADDRESS_BOOK_COLUMNS = ("order_id", "name", "phone", "phone_digits", "is_mobile")
 
@@ -32,12 +33,35 @@ def order_create_from_push(*, institution: Institution, door: str, push: Validat
         risk_pending=True,
         **push.order,
     )
-    Device.objects.create(order=order, **push.device)
+    Device.objects.create(order=order, **push.device)  # Device.save adds the stored pseudonyms
     Contact.objects.bulk_create([Contact(order=order, **contact) for contact in push.contacts])
     if push.employer:
         Employer.objects.create(order=order, **push.employer)
     address_book_write(order_id=order.pk, entries=push.address_book)
     return order
+
+
+def device_pseudonyms_recompute(*, model=Device, batch_size: int = 2000, progress=None) -> int:
+    """Rewrite every device's stored pseudonyms under the current PII_PSEUDONYM_KEY, a batch per
+    transaction (keyset on the primary key, one bulk UPDATE per batch); returns the count.
+
+    `model` lets the migration that adds the columns pass its historical model."""
+    fields = [f"{name}_pseudonym" for name in STORED_PSEUDONYMS]
+    done, last_pk = 0, 0
+    while True:
+        with transaction.atomic():
+            rows = model.objects.filter(pk__gt=last_pk).order_by("pk").only("pk", *STORED_PSEUDONYMS)
+            batch = list(rows[:batch_size])
+            if not batch:
+                return done
+            for device in batch:
+                for name, value in device_pseudonyms(device).items():
+                    setattr(device, name, value)
+            model.objects.bulk_update(batch, fields)
+        done += len(batch)
+        last_pk = batch[-1].pk
+        if progress:
+            progress(done)
 
 
 def address_book_write(*, order_id: int, entries) -> None:

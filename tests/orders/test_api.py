@@ -8,7 +8,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from orders.authentication import staff_api_token_create, staff_api_token_revoke
-from orders.models import PersonalDataAccess, RiskSignal, StaffApiToken
+from orders.models import ExportLog, PersonalDataAccess, RiskSignal, StaffApiToken
+from orders.pii import mask_gps, mask_ip, pseudonym
 from tests.factories import (
     AddressBookEntryFactory,
     AnalystFactory,
@@ -16,6 +17,7 @@ from tests.factories import (
     DeviceFactory,
     EmployerFactory,
     OrderFactory,
+    PushPayloadFactory,
     ReviewerFactory,
     UserFactory,
     flag,
@@ -204,18 +206,51 @@ def test_list_masks_phones_for_analysts_and_logs_nothing(api_client, analyst_tok
     assert not PersonalDataAccess.objects.exists()
 
 
-@pytest.mark.parametrize("make_user", [ReviewerFactory, lambda: UserFactory(is_superuser=True)])
-def test_list_shows_full_phones_to_pii_holders_and_records_the_access(api_client, make_user):
+def reviewer_who_exports():
+    user = ReviewerFactory()
+    user.groups.add(*AnalystFactory().groups.all())
+    return user
+
+
+@pytest.mark.parametrize("make_user", [reviewer_who_exports, lambda: UserFactory(is_superuser=True)])
+def test_list_is_unmasked_only_with_export_and_pii_rights_and_logged_as_an_export(api_client, make_user):
     # given
     orders = [OrderFactory(user_phone="13812340000"), OrderFactory(user_phone="13912340000")]
     user = make_user()
     api_client.force_login(user)
     # when
-    rows = api_client.get(LIST_URL).json()["results"]
+    rows = api_client.get(f"{LIST_URL}?page_size=500&user_phone=").json()["results"]
     # then
     assert {row["user_phone"] for row in rows} == {"13812340000", "13912340000"}
+    log = ExportLog.objects.get()
+    assert (log.user, log.source, log.kind, log.row_count, log.unmasked) == (user, "api", "orders", 2, True)
+    assert log.filters == {"page_size": "500", "user_phone": ""}
     accesses = PersonalDataAccess.objects.filter(user=user, context="api:list")
     assert sorted(accesses.values_list("order_id", flat=True)) == sorted(order.pk for order in orders)
+
+
+def test_a_reviewer_paging_the_whole_table_sees_it_masked(api_client):
+    # given: a reviewer sees full numbers one order at a time, but may not export
+    DeviceFactory(order__user_phone="13812340000", device_id="dev-secret-1", ip="117.136.0.5")
+    api_client.force_login(ReviewerFactory())
+    # when
+    response = api_client.get(f"{LIST_URL}?page_size=500")
+    # then
+    assert response.status_code == 200
+    assert response.json()["results"][0]["user_phone"] == "138****0000"
+    assert "13812340000" not in response.content.decode()
+    assert not ExportLog.objects.exists()
+    assert not PersonalDataAccess.objects.exists()
+
+
+def test_search_by_a_full_number_works_on_a_masked_list(api_client, analyst_token):
+    # given
+    wanted = OrderFactory(user_phone="13812340000")
+    OrderFactory(user_phone="13812349999")
+    # when
+    rows = api_client.get(f"{LIST_URL}?user_phone=13812340000", headers=bearer(analyst_token)).json()["results"]
+    # then
+    assert [(row["id"], row["user_phone"]) for row in rows] == [(wanted.pk, "138****0000")]
 
 
 def test_detail_nests_everything_pushed_with_the_order(api_client, analyst_token):
@@ -229,12 +264,62 @@ def test_detail_nests_everything_pushed_with_the_order(api_client, analyst_token
     assert body["order_no"] == order.order_no
     assert body["address_book_count"] == 7
     assert body["device"]["os_kind"] == "ios"
-    assert body["device"]["device_id"] == order.device.device_id
+    assert body["device"]["device_id"] == pseudonym(order.device.device_id)
     assert [contact["priority"] for contact in body["contacts"]] == [1, 2]
     assert all("****" in contact["mobile"] for contact in body["contacts"])
     assert body["employer"]["company_name"] == order.employer.company_name
     assert "****" in body["employer"]["tel_no"]
     assert "****" in body["user_phone"]
+
+
+def test_an_analysts_detail_holds_no_personal_data_in_clear(api_client, analyst_token):
+    # given: the sample push, with a third-party identifier the protocol does not define
+    payload = PushPayloadFactory()
+    payload["userAdditional"]["deviceInfo"].update(imei="861234567890123", tdDeviceId="td-secret-1")
+    order = pushed_order(payload=payload)
+    device = order.device
+    clear = [
+        order.user_phone,
+        device.device_id,
+        device.idfa,
+        device.idfv,
+        device.uuid,
+        device.imei,
+        "td-secret-1",
+        str(device.ip),
+        str(device.gps_longitude),
+        device.gps_address,
+        order.employer.tel_no,
+        order.employer.address,
+        *(value for contact in order.contacts.all() for value in (contact.name, contact.mobile)),
+    ]
+    # when
+    response = api_client.get(f"{LIST_URL}{order.pk}/", headers=bearer(analyst_token))
+    # then
+    text = response.content.decode()
+    assert [value for value in clear if value and value in text] == []
+    body = response.json()
+    device_json = body["device"]
+    assert (device_json["uuid"], device_json["extra"]["tdDeviceId"]) == (
+        pseudonym(device.uuid),
+        pseudonym("td-secret-1"),
+    )
+    assert device_json["gps_longitude"] == mask_gps(device.gps_longitude)
+    assert device_json["ip"] == mask_ip(device.ip)
+    assert body["contacts"][0]["name"] == order.contacts.get(priority=1).name[0] + "*"
+    assert not PersonalDataAccess.objects.exists()
+
+
+def test_a_reviewers_detail_shows_the_device_in_clear(api_client):
+    # given
+    order = pushed_order()
+    api_client.force_login(ReviewerFactory())
+    # when
+    device_json = api_client.get(f"{LIST_URL}{order.pk}/").json()["device"]
+    # then
+    assert (device_json["device_id"], device_json["ip"]) == (order.device.device_id, str(order.device.ip))
+    assert device_json["gps_longitude"] == str(order.device.gps_longitude)
+    assert "device_id_pseudonym" not in device_json
 
 
 def test_detail_of_an_order_without_device_or_employer(api_client, analyst_token):

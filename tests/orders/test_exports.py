@@ -2,6 +2,7 @@
 
 import csv
 import io
+from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from orders import exports
 from orders.authentication import staff_api_token_create
 from orders.choices import ExportKind, OsKind
 from orders.models import ExportLog, Order
+from orders.pii import pseudonym
 from tests.factories import (
     AddressBookEntryFactory,
     AnalystFactory,
@@ -250,10 +252,10 @@ def test_address_book_csv_is_one_row_per_entry_with_the_order_number(api_client,
     rows = rows_of(api_client.get(ADDRESS_BOOK_CSV, headers=analyst_headers))
     # then
     assert [row["order_no"] for row in rows] == [first.order_no] * 5 + [second.order_no] * 4
-    assert rows[1]["phone"] == "'+86****0001"  # masked, and a leading + is neutralised
+    assert rows[1]["phone"] == "861******0001"  # masked: separators dropped, 3 + 4 digits kept
     assert rows[1]["phone_digits"] == "139****0001"
-    assert rows[3]["name"] == "中国移动"
-    assert rows[3]["phone"] == "*0086"  # a short code keeps at most its last four digits
+    assert rows[3]["name"] == "中*"
+    assert rows[3]["phone"] == "***86"  # a short code keeps its last two digits
     assert {row["is_mobile"] for row in rows} == {"true", "false"}
     log = ExportLog.objects.get()
     assert (log.kind, log.row_count) == (ExportKind.ADDRESS_BOOK, 9)
@@ -289,12 +291,15 @@ def test_formula_cells_are_neutralised(api_client, analyst_headers, name, writte
     # given
     ContactFactory(name=name, relation=name)
     AddressBookEntryFactory(name=name)
-    # when
+    # when: an analyst sees names masked (first character kept), a superuser in full
     [contact] = rows_of(api_client.get(CONTACTS_CSV, headers=analyst_headers))
     [entry] = rows_of(api_client.get(ADDRESS_BOOK_CSV, headers=analyst_headers))
+    api_client.force_login(UserFactory(is_superuser=True))
+    [full_contact] = rows_of(api_client.get(CONTACTS_CSV))
+    [full_entry] = rows_of(api_client.get(ADDRESS_BOOK_CSV))
     # then
-    assert contact["name"] == contact["relation"] == written
-    assert entry["name"] == written
+    assert contact["relation"] == full_contact["name"] == full_entry["name"] == written
+    assert contact["name"] == entry["name"] == exports.neutralize(name[:1] + "*")
 
 
 def test_order_number_and_device_text_are_neutralised(api_client, analyst_headers):
@@ -303,7 +308,16 @@ def test_order_number_and_device_text_are_neutralised(api_client, analyst_header
     # when
     [row] = rows_of(api_client.get(ORDERS_CSV, headers=analyst_headers))
     # then
-    assert (row["order_no"], row["device_name"], row["gps_address"]) == ("'=1+1", "'@evil", "'-x")
+    assert (row["order_no"], row["device_name"], row["gps_address"]) == ("'=1+1", "'@evil", "*")
+
+
+def test_a_masked_address_that_starts_like_a_formula_is_neutralised(api_client, analyst_headers):
+    # given: a province-shaped prefix made of formula characters
+    DeviceFactory(gps_address="=+@省深圳市南山区")
+    # when
+    [row] = rows_of(api_client.get(ORDERS_CSV, headers=analyst_headers))
+    # then
+    assert row["gps_address"] == "'=+@省深圳市南山区"
 
 
 @pytest.mark.parametrize(("value", "expected"), [("=1", "'=1"), ("", ""), ("1-2", "1-2"), ("'=1", "'=1")])
@@ -474,6 +488,8 @@ def awkward_orders():
         order__received_at=datetime(2024, 5, 1, 9, 30, tzinfo=SHANGHAI),  # microseconds 0: omitted
         order__loan_amount_fen=5,
         device_name='say "hi", then\nleave\r',
+        device_id="7d50dcb97e654de6890ae8000bb4558a",
+        imei="861234567890123",
         gps_address="",
         gps_longitude=Decimal("0"),
         gps_latitude=Decimal("0.000000100000"),  # str(Decimal) would write 1.00000E-7
@@ -490,23 +506,35 @@ def awkward_orders():
         order__order_no="ok",
         order__user_phone="13812340000",
         order__received_at=datetime(2024, 5, 1, 9, 30, 0, 999999, tzinfo=SHANGHAI),
-        gps_longitude=Decimal("-121.473701234567"),
-        gps_latitude=None,
+        gps_longitude=Decimal("-121.475000000000"),  # half away from zero
+        gps_latitude=Decimal("-0.001000000000"),  # rounds to zero, without a sign
+        gps_address="新疆维吾尔自治区乌鲁木齐市天山区光明路1号",
+        ip="117.136.0.5",
         last_login_at=datetime(1988, 6, 1, 12, 0, tzinfo=SHANGHAI),  # summer time: +09:00
         wifi=False,
     ).order
     EmployerFactory(order=second, tel_no="1234")
+    fourth = DeviceFactory(
+        order__order_no="odd",
+        order__user_phone="1",
+        gps_address="=+@省 somewhere",
+        gps_longitude=None,
+        ip="::ffff:1.2.3.4",
+        android_id="=android",
+    ).order
+    EmployerFactory(order=fourth, tel_no="(0)+-. ")
     third = OrderFactory(  # no device: NULL cells
         order_no="no device",
         user_phone="",
         loan_amount_fen=1_000_000_099,
         review_updated_at=datetime(1900, 1, 1, tzinfo=SHANGHAI),  # local mean time, +08:05:43
     )
-    for order in (first, second, third):
+    for order in (first, second, third, fourth):
         ContactFactory(order=order, name="=cmd|' /C calc'!A0", mobile="12345")
         AddressBookEntryFactory(order=order, name='"q"', phone="+86 138", phone_digits="", is_mobile=False)
         AddressBookEntryFactory(order=order, name="", phone="0086", phone_digits="0086", is_mobile=True)
-    return [first, second, third]
+    AddressBookEntryFactory(order=fourth, name="😀笑", phone="=1381234000011", phone_digits="1381234000011")
+    return [first, second, third, fourth]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL alone writes the lines in SQL")
@@ -521,33 +549,51 @@ def test_both_paths_write_the_same_bytes(monkeypatch, awkward_orders, kind, unma
     in_python = export_bytes(user, kind)
     # then: also one row per line of the export, whatever the cells hold
     assert in_sql == in_python
-    expected_rows = {ExportKind.ORDERS: 3, ExportKind.CONTACTS: 3, ExportKind.ADDRESS_BOOK: 6}[kind]
+    expected_rows = {ExportKind.ORDERS: 4, ExportKind.CONTACTS: 4, ExportKind.ADDRESS_BOOK: 9}[kind]
     assert len(list(csv.reader(io.StringIO(in_sql.decode())))) == expected_rows + 1
     assert list(ExportLog.objects.values_list("row_count", flat=True)) == [expected_rows] * 2
 
 
 def test_awkward_cells_as_written_on_either_database(awkward_orders, analyst):
-    # when
+    # when: an analyst's export, personal data masked
     body = export_bytes(analyst, ExportKind.ORDERS).decode()
     rows = {row["order_no"]: row for row in csv.DictReader(io.StringIO(body))}
-    first, second, third = rows["'=1+1"], rows["ok"], rows["no device"]
+    first, second, third, fourth = rows["'=1+1"], rows["ok"], rows["no device"], rows["odd"]
     # then
-    assert (first["order_no"], first["user_phone"], first["company_tel"]) == ("'=1+1", "'+86****2340", "'@21****0000")
+    assert (first["order_no"], first["user_phone"], first["company_tel"]) == ("'=1+1", "861***2340", "'@21****0000")
     assert (first["device_name"], first["carrier"]) == ('say "hi", then\nleave\r', "'\t中国移动")
-    assert (first["gps_longitude"], first["gps_latitude"]) == ("0.000000000000", "0.000000100000")
+    assert first["device_id"] == pseudonym("7d50dcb97e654de6890ae8000bb4558a")
+    assert first["imei"] == pseudonym("861234567890123")
+    assert (first["gps_longitude"], first["gps_latitude"]) == ("0.00", "0.00")
     assert (first["received_at"], first["last_login_at"]) == (
         "2024-05-01T09:30:00+08:00",
         "2024-05-01T09:30:00.001500+08:00",
     )
     assert (first["loan_amount_yuan"], first["wifi"], first["is_root"]) == ("0.05", "", "true")
-    assert (first["ip"], first["battery_percent"], first["gps_address"]) == ("2001:db8::1", "0", "")
+    assert (first["ip"], first["battery_percent"], first["gps_address"]) == ("2001:db8::/48", "0", "")
     assert (first["company_name"], first["risk_flags"]) == ("'-公司,有限", "shared_device;simulator")
     assert second["received_at"] == "2024-05-01T09:30:00.999999+08:00"
     assert second["last_login_at"] == "1988-06-01T12:00:00+09:00"
-    assert (second["gps_longitude"], second["gps_latitude"], second["company_tel"]) == ("-121.473701234567", "", "****")
+    assert (second["gps_longitude"], second["gps_latitude"], second["company_tel"]) == ("-121.48", "0.00", "**34")
+    assert (second["ip"], second["gps_address"]) == ("117.136.0.*", "新疆维吾尔自治区乌鲁木齐市天山区")
     assert (second["wifi"], second["user_phone"]) == ("false", "138****0000")
     assert (third["user_phone"], third["loan_amount_yuan"], third["device_id"]) == ("", "10000000.99", "")
     assert third["review_updated_at"] == "1900-01-01T00:00:00+08:05:43"
+    assert (fourth["user_phone"], fourth["gps_address"], fourth["company_tel"]) == ("1", "'=+@省", "0")
+    assert (fourth["ip"], fourth["android_id"]) == ("::/48", pseudonym("=android"))
+
+
+def test_awkward_companions_masked(awkward_orders, analyst):
+    # when
+    contacts = list(csv.DictReader(io.StringIO(export_bytes(analyst, ExportKind.CONTACTS).decode())))
+    book = list(csv.DictReader(io.StringIO(export_bytes(analyst, ExportKind.ADDRESS_BOOK).decode())))
+    # then
+    assert {(row["name"], row["mobile"]) for row in contacts} == {("'=*", "***45")}
+    assert Counter((row["name"], row["phone"], row["phone_digits"]) for row in book) == {
+        ('"*', "***38", ""): 4,  # "+86 138": 5 characters that are not separators, the last 2 kept
+        ("", "**86", "**86"): 4,
+        ("😀*", "'=13*******0011", "138******0011"): 1,  # `=` counts as a digit, then is neutralised
+    }
 
 
 def test_a_column_without_an_sql_rule_is_refused():
@@ -555,7 +601,7 @@ def test_a_column_without_an_sql_rule_is_refused():
     column = exports.Column("odd", "order_no", lambda values: values)
     # when / then
     with pytest.raises(ValueError, match="No SQL rule"):
-        exports._sql_cell(column, "r.c0", Order._meta.get_field("order_no"), unmasked=False)
+        exports._sql_cell(column, "r.c0", Order._meta.get_field("order_no"))
 
 
 def test_a_time_zone_name_that_could_break_the_sql_is_refused(settings):

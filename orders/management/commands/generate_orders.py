@@ -30,6 +30,7 @@ from intake.services import institution_create
 from orders import normalizers
 from orders.choices import ContactPriority, Door, ReviewStatus
 from orders.models import AddressBookEntry, Contact, Device, Employer, Order
+from orders.pii import device_pseudonyms
 
 MAX_ADDRESS_BOOK = 5_000
 SHARED_DEVICE_RATE = 0.02
@@ -157,7 +158,7 @@ class OrderGenerator:
         memory, storage, free = device_rng.choice(_SIZES), device_rng.choice(_STORAGES), device_rng.choice(_STORAGES)
         os_type = normalizers.os_type("iOS" if is_ios else "Android")
         has_gps = rng.random() < 0.8
-        return {
+        device = {
             "device_id": device_id,
             "idfa": f"{device_rng.getrandbits(128):032X}" if is_ios else "",
             "idfv": f"{device_rng.getrandbits(128):032X}" if is_ios else "",
@@ -200,6 +201,8 @@ class OrderGenerator:
             "mac": "",
             "extra": {},
         }
+        # Stored with the row as the push service does (orders.pii.STORED_PSEUDONYMS), so COPY writes them too.
+        return {**device, **device_pseudonyms(device)}
 
     def contact_mobile(self, rng: random.Random) -> str:
         # A few numbers (intermediaries, fraud rings) are everybody's contact.
