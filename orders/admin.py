@@ -556,7 +556,9 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
         return []
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        dossier = selectors.order_dossier(order_id=int(object_id)) if str(object_id).isdigit() else None
+        dossier = (
+            selectors.order_dossier(order_id=int(object_id), viewer=request.user) if str(object_id).isdigit() else None
+        )
         if dossier is None:
             return super().change_view(request, object_id, form_url, extra_context)
         user = request.user

@@ -14,6 +14,7 @@ from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from config.admin import DocumentedQueryStringAdminMixin, QueryStringRefused, ReadOnlyAdminMixin
@@ -92,12 +93,16 @@ class CsvExportAdminMixin:
         # The changelist's queryset may carry annotations or DISTINCT for its columns and
         # search; the export only needs which orders, so it reads them as a subquery.
         orders = Order.objects.filter(pk__in=queryset.values("pk"))
+        # People download from the admin to open the file in Excel, which needs the BOM to read
+        # UTF-8 (Chinese names garbled without it); headers follow the user's language.
         return exports.export_response(
             user=request.user,
             kind=self.export_kind,
             orders=orders,
             source=exports.ExportSource.ADMIN,
             filters=filters,
+            bom=True,
+            headers="zh" if (get_language() or "").startswith("zh") else "en",
         )
 
 

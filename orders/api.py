@@ -105,12 +105,20 @@ def boolean_param(request, name: str, errors: dict) -> bool:
     return _BOOLEAN_PARAM[raw]
 
 
+def header_language_param(request, errors: dict) -> str:
+    language = request.query_params.get("headers", "en")
+    if language not in exports.HEADER_LANGUAGES:
+        errors.setdefault("headers", _error(f"Use {' or '.join(exports.HEADER_LANGUAGES)}."))
+    return language
+
+
 def export_or_400(request, *, kind: str, orders, errors: dict):
     bom = boolean_param(request, "bom", errors)
+    headers = header_language_param(request, errors)
     if errors:
         raise exceptions.ValidationError(errors)
     params = request.query_params.copy()
-    for name in ("format", "bom"):
+    for name in ("format", "bom", "headers"):
         params.pop(name, None)
     return exports.export_response(
         user=request.user,
@@ -119,6 +127,7 @@ def export_or_400(request, *, kind: str, orders, errors: dict):
         source=exports.ExportSource.API,
         filters=exports.filters_for_log(params),
         bom=bom,
+        headers=headers,
     )
 
 
@@ -127,6 +136,9 @@ _FILTER_PARAMETERS = [
     for name, filter_ in OrderFilterSet.base_filters.items()
 ]
 _BOM_PARAMETER = OpenApiParameter("bom", OpenApiTypes.BOOL, description="1: start the CSV with a UTF-8 BOM (Excel).")
+_HEADERS_PARAMETER = OpenApiParameter(
+    "headers", OpenApiTypes.STR, enum=list(exports.HEADER_LANGUAGES), description="zh: the CSV's header row in Chinese."
+)
 
 
 class StaffReadView(GenericAPIView):
@@ -169,12 +181,15 @@ class OrderListView(StaffReadView):
             *_FILTER_PARAMETERS,
             OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"], description="csv: stream every row."),
             _BOM_PARAMETER,
+            _HEADERS_PARAMETER,
         ],
         responses={200: OrderListSerializer(many=True), 400: OpenApiResponse(description="A bad parameter.")},
         tags=["orders"],
     )
     def get(self, request):
-        orders, errors = filtered_orders(request, extra_params=frozenset({"format", "bom", "cursor", "page_size"}))
+        orders, errors = filtered_orders(
+            request, extra_params=frozenset({"format", "bom", "headers", "cursor", "page_size"})
+        )
         output = request.query_params.get("format", "json")
         if output not in ("json", "csv"):
             errors.setdefault("format", _error("Use json or csv."))
@@ -183,8 +198,9 @@ class OrderListView(StaffReadView):
                 if name in request.query_params:
                     errors.setdefault(name, _error("Not with format=csv: the CSV holds every matching row."))
             return export_or_400(request, kind=ExportKind.ORDERS, orders=orders, errors=errors)
-        if "bom" in request.query_params:
-            errors.setdefault("bom", _error("Only with format=csv."))
+        for name in ("bom", "headers"):
+            if name in request.query_params:
+                errors.setdefault(name, _error("Only with format=csv."))
         self._check_page_size(request, errors)
         if errors:
             raise exceptions.ValidationError(errors)
@@ -237,12 +253,12 @@ class CompanionExportView(APIView):
         return [VIEW_ORDER, EXPORT_ORDER]
 
     @extend_schema(
-        parameters=[*_FILTER_PARAMETERS, _BOM_PARAMETER],
+        parameters=[*_FILTER_PARAMETERS, _BOM_PARAMETER, _HEADERS_PARAMETER],
         responses={(200, "text/csv"): OpenApiTypes.STR, 400: OpenApiResponse(description="A bad parameter.")},
         tags=["orders"],
     )
     def get(self, request):
-        orders, errors = filtered_orders(request, extra_params=frozenset({"bom"}))
+        orders, errors = filtered_orders(request, extra_params=frozenset({"bom", "headers"}))
         return export_or_400(request, kind=self.kind, orders=orders, errors=errors)
 
 

@@ -238,6 +238,62 @@ ADDRESS_BOOK_COLUMNS = (
     Column("is_mobile", "is_mobile", _booleans),
 )
 
+# `headers=zh` (the API) or a Chinese-speaking admin user: the header row in Chinese, for people who
+# open the file in Excel; the column order and the cells do not change.
+HEADER_LANGUAGES = ("en", "zh")
+HEADERS_ZH = {
+    "id": "订单ID",
+    "order_id": "订单ID",
+    "order_no": "订单号",
+    "institution": "机构",
+    "received_at": "接收时间",
+    "door": "接收渠道",
+    "loan_amount_fen": "借款金额（分）",
+    "loan_amount_yuan": "借款金额（元）",
+    "user_phone": "申请人手机号",
+    "review_status": "审核状态",
+    "review_updated_at": "审核更新时间",
+    "address_book_count": "通讯录条数",
+    "device_id": "设备标识",
+    "device_name": "设备名称",
+    "os_type": "系统类型",
+    "os_kind": "系统种类",
+    "os_version": "系统版本",
+    "last_login_at": "最近登录时间",
+    "ip": "IP地址",
+    "gps_longitude": "经度",
+    "gps_latitude": "纬度",
+    "gps_address": "GPS地址",
+    "wifi": "是否WiFi",
+    "battery_percent": "电量（%）",
+    "carrier": "运营商",
+    "app_market": "应用市场",
+    "is_root": "是否root/越狱",
+    "is_simulator": "是否模拟器",
+    "imei": "IMEI",
+    "android_id": "Android ID",
+    "idfa": "IDFA",
+    "company_name": "单位名称",
+    "company_province": "单位所在省",
+    "company_city": "单位所在市",
+    "company_district": "单位所在区",
+    "company_tel": "单位电话",
+    "risk_flags": "风险标记",
+    "priority": "联系人顺序",
+    "name": "姓名",
+    "mobile": "手机号",
+    "relation": "关系",
+    "relation_category": "关系类别",
+    "phone": "号码",
+    "phone_digits": "号码数字",
+    "is_mobile": "是否手机号",
+}
+
+
+def header_row(columns: Sequence[Column], language: str = "en") -> list[str]:
+    return [HEADERS_ZH[column.header] if language == "zh" else column.header for column in columns]
+
+
 SPECS = {
     ExportKind.ORDERS: ExportSpec(ExportKind.ORDERS, ORDER_COLUMNS, queries.orders_for_export),
     ExportKind.CONTACTS: ExportSpec(ExportKind.CONTACTS, CONTACT_COLUMNS, queries.contacts_of),
@@ -514,10 +570,10 @@ def _python_chunks(rows: QuerySet, columns: Sequence[Column], *, chunk_size: int
 
 
 def _csv_chunks(
-    *, log_id: int, spec: ExportSpec, rows: QuerySet, unmasked: bool, bom: bool, chunk_size: int
+    *, log_id: int, spec: ExportSpec, rows: QuerySet, unmasked: bool, bom: bool, headers: str, chunk_size: int
 ) -> Iterator[str]:
     buffer = io.StringIO()
-    csv.writer(buffer).writerow([column.header for column in spec.columns])
+    csv.writer(buffer).writerow(header_row(spec.columns, headers))
     in_database = SQL_LINES and connections[rows.db].vendor == "postgresql"
     columns = resolved_columns(spec.columns, unmasked=unmasked)
     chunks = (_line_chunks if in_database else _python_chunks)(rows, columns, chunk_size=chunk_size)
@@ -555,6 +611,7 @@ def export_response(
     source: str,
     filters: dict,
     bom: bool = False,
+    headers: str = "en",
     chunk_size: int | None = None,
 ) -> StreamingHttpResponse:
     """Log the export, then stream `kind` rows for `orders` as UTF-8 CSV with a header row.
@@ -573,6 +630,7 @@ def export_response(
         rows=spec.rows(orders),
         unmasked=unmasked,
         bom=bom,
+        headers=headers,
         chunk_size=chunk_size or settings.EXPORT_CHUNK_SIZE,
     )
     response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")

@@ -16,6 +16,12 @@ Relations between orders are symmetric: when a new order links to an earlier
 one, the earlier order gains the same signal (or a link on it), so the reviewer
 of either sees it. Thresholds and severities come from `settings.RISK_SIGNALS`.
 
+Reasons are stored as facts (`RiskSignal.params`: which identifier or number
+matched, which contact, how many orders) and written for the reader at read
+time by `signal_reason(signal, user)`: in the active language, phones and device
+identifiers clear for holders of the personal-data permission and masked per
+`orders.pii` for everyone else.
+
 Read side (admin, API, CSV): `risk_flags_annotation()` gives each order's codes
 joined by `;`, `filter_by_flag(queryset, code)` keeps the orders with a signal.
 """
@@ -26,7 +32,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -36,11 +42,11 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext, ngettext
 
 from orders.choices import ContactPriority, RiskSeverity
 from orders.models import AddressBookEntry, Contact, Device, Order, RiskSignal
-from orders.pii import mask_phone
+from orders.pii import Kind, mask, shown
 
 logger = logging.getLogger(__name__)
 
@@ -364,13 +370,23 @@ class Lookups:
 # --- The signals ---------------------------------------------------------------------------
 
 
+# What relates two orders, as stored in a reason's facts: `["phone", number]` or `[identifier, value]`
+# with an identifier name of DEVICE_IDENTIFIERS. A reason keeps at most this many.
+VIA_LIMIT = 10
+PHONE = "phone"
+
+
 @dataclass(frozen=True)
 class Detection:
-    """What a signal function found: the reason in both languages and the orders it links."""
+    """What a signal function found: the facts of its reason (`params`, JSON) and the orders it links,
+    each with what relates it to this order (`links`: order id -> `(kind, value)` pairs)."""
 
-    reason_zh: str
-    reason_en: str
-    linked: tuple[int, ...] = ()
+    params: dict
+    links: dict[int, frozenset[tuple[str, str]]] = field(default_factory=dict)
+
+    @property
+    def linked(self) -> tuple[int, ...]:
+        return tuple(sorted(self.links))
 
 
 @dataclass(frozen=True)
@@ -386,31 +402,35 @@ class Signal:
         return self.label_zh if (get_language() or "").startswith("zh") else self.label_en
 
 
-_CONTACT_ZH = {ContactPriority.PRIMARY: "第一联系人", ContactPriority.SPARE: "第二联系人"}
-_CONTACT_EN = {ContactPriority.PRIMARY: "first contact", ContactPriority.SPARE: "second contact"}
+def _links(pairs: Iterable[tuple[int, tuple[str, str]]]) -> dict[int, frozenset[tuple[str, str]]]:
+    grouped = defaultdict(set)
+    for order_id, via in pairs:
+        grouped[order_id].add(via)
+    return {order_id: frozenset(vias) for order_id, vias in grouped.items()}
 
 
-def _sentence(parts: list[str]) -> str:
-    text = "; ".join(parts)
-    return text[:1].upper() + text[1:]
-
-
-def _linked(*groups: Iterable[int]) -> tuple[int, ...]:
-    return tuple(sorted({order_id for group in groups for order_id in group}))
+def _via(links: dict[int, frozenset[tuple[str, str]]]) -> list[list[str]]:
+    """Everything that relates the linked orders, for the reason's facts (sorted, capped)."""
+    return [list(via) for via in sorted({via for vias in links.values() for via in vias})[:VIA_LIMIT]]
 
 
 def shared_device(facts: OrderFacts, lookups: Lookups, config: RiskConfig) -> Detection | None:
     matches = lookups.device_matches
     if not matches:
         return None
-    phones = {phone for _, phone, _ in matches}
-    names = ", ".join(
-        DEVICE_IDENTIFIERS[name] for name in facts.device_identifiers if any(name in m for *_, m in matches)
+    links = _links(
+        (order_id, (name, facts.device_identifiers[name])) for order_id, _, names in matches for name in names
     )
+    matched = {name for _, _, names in matches for name in names}
     return Detection(
-        f"设备标识（{names}）与其他 {len(phones)} 个手机号申请人的订单相同",
-        f"Device identifier ({names}) also used by orders of {len(phones)} other applicant phone(s)",
-        _linked(order_id for order_id, _, _ in matches),
+        {
+            "identifiers": [
+                [name, facts.device_identifiers[name]] for name in facts.device_identifiers if name in matched
+            ],
+            "applicants": len({phone for _, phone, _ in matches}),
+            "via": _via(links),
+        },
+        links,
     )
 
 
@@ -420,24 +440,21 @@ def phone_in_other_contacts(facts: OrderFacts, lookups: Lookups, config: RiskCon
     applicants = lookups.applicant_links
     if not (as_contact or in_books or applicants):
         return None
-    zh, en = [], []
-    if as_contact:
-        zh.append(f"申请人手机号是 {len(as_contact)} 个其他申请人订单的紧急联系人")
-        en.append(f"the applicant's phone is an emergency contact on {len(as_contact)} other applicant order(s)")
-    if in_books:
-        zh.append(f"出现在 {len(in_books)} 个其他申请人订单的通讯录中")
-        en.append(f"it is in the address book of {len(in_books)} other applicant order(s)")
-    if applicants:
-        zh.append(f"本单紧急联系人或通讯录中有 {len({a.phone for a in applicants})} 个号码是其他订单的申请人")
-        en.append(f"{len({a.phone for a in applicants})} number(s) among this order's contacts or address book applied")
+    links = _links(
+        [(link.order_id, (PHONE, facts.user_phone)) for link in (*as_contact, *in_books)]
+        + [(link.order_id, (PHONE, link.phone)) for link in applicants]
+    )
+    applicant_phones = sorted({link.phone for link in applicants})
     return Detection(
-        "；".join(zh),
-        _sentence(en),
-        _linked(
-            (link.order_id for link in as_contact),
-            (link.order_id for link in in_books),
-            (a.order_id for a in applicants),
-        ),
+        {
+            "phone": facts.user_phone,
+            "as_contact": len(as_contact),
+            "in_books": len(in_books),
+            "applicants": len(applicant_phones),
+            "applicant_phones": applicant_phones[:VIA_LIMIT],
+            "via": _via(links),
+        },
+        links,
     )
 
 
@@ -448,15 +465,15 @@ def shared_emergency_contact(facts: OrderFacts, lookups: Lookups, config: RiskCo
             shared[link.phone].append(link)
     if not shared:
         return None
-    zh, en = [], []
-    for phone, links in sorted(shared.items()):
-        applicants = len({link.other_applicant for link in links})
-        zh.append(f"紧急联系人 {mask_phone(phone)} 也是其他 {applicants} 个申请人的紧急联系人")
-        en.append(
-            f"emergency contact {mask_phone(phone)} is also the emergency contact of {applicants} other applicant(s)"
-        )
+    links = _links((link.order_id, (PHONE, phone)) for phone, found in shared.items() for link in found)
     return Detection(
-        "；".join(zh), _sentence(en), _linked(link.order_id for links in shared.values() for link in links)
+        {
+            "contacts": [
+                [phone, len({link.other_applicant for link in found})] for phone, found in sorted(shared.items())
+            ],
+            "via": _via(links),
+        },
+        links,
     )
 
 
@@ -464,10 +481,7 @@ def contact_is_applicant(facts: OrderFacts, lookups: Lookups, config: RiskConfig
     own = [priority for priority, mobile in facts.contacts if mobile == facts.user_phone]
     if not own:
         return None
-    return Detection(
-        f"{'、'.join(_CONTACT_ZH[p] for p in own)}的号码就是申请人本人的手机号",
-        f"The {' and '.join(_CONTACT_EN[p] for p in own)} has the applicant's own number",
-    )
+    return Detection({"contacts": own})
 
 
 def duplicate_contacts(facts: OrderFacts, lookups: Lookups, config: RiskConfig) -> Detection | None:
@@ -475,8 +489,7 @@ def duplicate_contacts(facts: OrderFacts, lookups: Lookups, config: RiskConfig) 
     repeated = sorted({mobile for mobile in mobiles if mobiles.count(mobile) > 1})
     if not repeated:
         return None
-    shown = ", ".join(mask_phone(mobile) for mobile in repeated)
-    return Detection(f"两个紧急联系人的号码相同（{shown}）", f"Both emergency contacts have the same number ({shown})")
+    return Detection({"phones": repeated})
 
 
 def contact_not_in_address_book(facts: OrderFacts, lookups: Lookups, config: RiskConfig) -> Detection | None:
@@ -486,40 +499,31 @@ def contact_not_in_address_book(facts: OrderFacts, lookups: Lookups, config: Ris
     missing = [priority for priority, mobile in facts.contacts if mobile not in facts.contacts_in_book]
     if not missing:
         return None
-    return Detection(
-        f"{'、'.join(_CONTACT_ZH[p] for p in missing)}的号码不在申请人的通讯录中",
-        f"The {' and '.join(_CONTACT_EN[p] for p in missing)}'s number is not in the applicant's address book",
-    )
+    return Detection({"contacts": missing})
 
 
 def rooted_device(facts: OrderFacts, lookups: Lookups, config: RiskConfig) -> Detection | None:
     if facts.is_root is not True:
         return None
-    return Detection("设备已 root 或越狱", "The device is rooted or jailbroken")
+    return Detection({})
 
 
 def simulator(facts: OrderFacts, lookups: Lookups, config: RiskConfig) -> Detection | None:
     if facts.is_simulator is not True:
         return None
-    return Detection("申请来自模拟器", "The application came from an emulator or simulator")
+    return Detection({})
 
 
 def thin_address_book(facts: OrderFacts, lookups: Lookups, config: RiskConfig) -> Detection | None:
     size, minimum = facts.book_size, config.thin_min_entries
     if size < minimum:
-        return Detection(
-            f"通讯录只有 {size} 条（少于 {minimum} 条）",
-            f"The address book has only {size} entries (fewer than {minimum})",
-        )
+        return Detection({"size": size, "minimum": minimum})
     if size == 0:
         return None
     share = facts.book_mobile_count / size
     if share < config.thin_min_mobile_share:
         percent, threshold = math.floor(share * 100), round(config.thin_min_mobile_share * 100)
-        return Detection(
-            f"通讯录中手机号只占 {percent}%（低于 {threshold}%）",
-            f"Only {percent}% of the address book are mobile numbers (below {threshold}%)",
-        )
+        return Detection({"percent": percent, "threshold": threshold})
     return None
 
 
@@ -691,12 +695,15 @@ def _serialize_signal_writers() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SIGNAL_WRITERS_LOCK])
 
 
-def _backlink_reason(code: str, count: int) -> tuple[str, str]:
-    """The reason on a signal that later orders linked to: the count, not the detail of each match.
+def _backlink_params(*, count: int, via: Iterable[Sequence[str]]) -> dict:
+    """The facts on a signal that other orders linked to: how many orders, through what.
 
-    (Recomputing the order writes the detailed reason again.)"""
-    signal = SIGNALS[code]
-    return f"{signal.label_zh}：与其他 {count} 个订单关联", f"{signal.label_en}: linked to {count} other order(s)"
+    (Recomputing the order writes its own detailed facts again.)"""
+    return {
+        "linked": True,
+        "orders": count,
+        "via": [list(item) for item in sorted({tuple(v) for v in via})][:VIA_LIMIT],
+    }
 
 
 def _write(findings: list[_Finding], *, order_ids: set[int], config: RiskConfig) -> list[RiskSignal]:
@@ -715,8 +722,7 @@ def _write(findings: list[_Finding], *, order_ids: set[int], config: RiskConfig)
                 order_id=finding.order_id,
                 code=finding.code,
                 severity=config.severity[finding.code],
-                reason_zh=finding.detection.reason_zh[:512],
-                reason_en=finding.detection.reason_en[:512],
+                params=finding.detection.params,
                 computed_at=now,
             )
             for finding in findings
@@ -729,10 +735,10 @@ def _write(findings: list[_Finding], *, order_ids: set[int], config: RiskConfig)
     ]
     if links:
         through.objects.bulk_create(links)
-        reverse = defaultdict(set)
+        reverse = defaultdict(dict)
         for finding in findings:
-            for linked in finding.detection.linked:
-                reverse[(linked, finding.code)].add(finding.order_id)
+            for linked, via in finding.detection.links.items():
+                reverse[(linked, finding.code)][finding.order_id] = via
         # An order recomputed in the same batch already holds its own full links.
         _write_reverse_links(
             {key: sources for key, sources in reverse.items() if key[0] not in order_ids}, config=config, now=now
@@ -740,8 +746,12 @@ def _write(findings: list[_Finding], *, order_ids: set[int], config: RiskConfig)
     return signals
 
 
-def _write_reverse_links(reverse: dict[tuple[int, str], set[int]], *, config: RiskConfig, now) -> None:
-    """Give each linked order the signal (created if missing) with a link back: a constant number of queries."""
+def _write_reverse_links(
+    reverse: dict[tuple[int, str], dict[int, frozenset[tuple[str, str]]]], *, config: RiskConfig, now
+) -> None:
+    """Give each linked order the signal (created if missing) with a link back: a constant number of queries.
+
+    `reverse[(linked order, code)]` maps each source order to what relates the two."""
     if not reverse:
         return
     through = RiskSignal.linked_orders.through
@@ -752,8 +762,7 @@ def _write_reverse_links(reverse: dict[tuple[int, str], set[int]], *, config: Ri
                 order_id=order_id,
                 code=code,
                 severity=config.severity[code],
-                reason_zh=_backlink_reason(code, len(reverse[order_id, code]))[0],
-                reason_en=_backlink_reason(code, len(reverse[order_id, code]))[1],
+                params=_backlink_params(count=0, via=()),
                 computed_at=now,
             )
             for order_id, code in keys
@@ -780,12 +789,190 @@ def _write_reverse_links(reverse: dict[tuple[int, str], set[int]], *, config: Ri
         if not added:
             continue
         new_links.extend(through(risksignal_id=signal.pk, order_id=source) for source in added)
-        signal.reason_zh, signal.reason_en = _backlink_reason(signal.code, signal.link_count + len(added))
+        known = (signal.params or {}).get("via", [])
+        signal.params = _backlink_params(
+            count=signal.link_count + len(added),
+            via=[*known, *(via for source in added for via in reverse[key][source])],
+        )
         signal.computed_at = now
         changed.append(signal)
     if new_links:
         through.objects.bulk_create(new_links, ignore_conflicts=True)
-        RiskSignal.objects.bulk_update(changed, ["reason_zh", "reason_en", "computed_at"])
+        RiskSignal.objects.bulk_update(changed, ["params", "computed_at"])
+
+
+# --- Reasons, rendered for the viewing user -----------------------------------------------------
+
+
+def _shown(user, kind: Kind, value: str) -> str:
+    """Personal data in a reason as `user` may see it on one order's page (masked without a user)."""
+    return shown(user, kind, value) if user is not None else mask(kind, value)
+
+
+def _join(items: Iterable[str]) -> str:
+    return ("、" if (get_language() or "").startswith("zh") else ", ").join(items)
+
+
+def _via_text(user, via: Iterable[Sequence[str]]) -> str:
+    """`deviceId 3f2a…, IMEI 8612…` or `138****0000`: what relates the orders, masked per the policy."""
+    parts = []
+    for kind, value in via:
+        if kind == PHONE:
+            parts.append(_shown(user, Kind.PHONE, value))
+        else:
+            parts.append(f"{DEVICE_IDENTIFIERS.get(kind, kind)} {_shown(user, Kind.DEVICE_ID, value)}")
+    return _join(parts)
+
+
+def _contacts_text(priorities: Sequence[int], *, one: dict[int, str], both: str) -> str:
+    priorities = sorted(set(priorities))
+    return both if len(priorities) > 1 else one.get(priorities[0], both) if priorities else ""
+
+
+def _linked_reason(code: str, params: dict, user) -> str:
+    count, via = params.get("orders", 0), _via_text(user, params.get("via", []))
+    if code == "shared_device":
+        return ngettext(
+            "This device (%(via)s) is also used by %(count)d other order.",
+            "This device (%(via)s) is also used by %(count)d other orders.",
+            count,
+        ) % {"via": via, "count": count}
+    if code == "shared_emergency_contact":
+        return ngettext(
+            "The emergency contact %(via)s is also an emergency contact on %(count)d other order.",
+            "The emergency contact %(via)s is also an emergency contact on %(count)d other orders.",
+            count,
+        ) % {"via": via, "count": count}
+    return ngettext(
+        "Linked to %(count)d other order through the number %(via)s.",
+        "Linked to %(count)d other orders through the number %(via)s.",
+        count,
+    ) % {"via": via, "count": count}
+
+
+def _reason_sentences(code: str, params: dict, user) -> list[str]:
+    """The reason of signal `code` from its facts, one sentence per finding, in the active language."""
+    if params.get("linked"):
+        return [_linked_reason(code, params, user)]
+    if code == "shared_device":
+        count = params.get("applicants", 0)
+        identifiers = _via_text(user, params.get("identifiers", []))
+        return [
+            ngettext(
+                "This device (%(identifiers)s) was also used in the orders of %(count)d other applicant.",
+                "This device (%(identifiers)s) was also used in the orders of %(count)d other applicants.",
+                count,
+            )
+            % {"identifiers": identifiers, "count": count}
+        ]
+    if code == "phone_in_other_contacts":
+        phone = _shown(user, Kind.PHONE, params.get("phone", ""))
+        sentences = []
+        if count := params.get("as_contact"):
+            sentences.append(
+                ngettext(
+                    "The applicant's phone %(phone)s is an emergency contact on %(count)d order of another applicant.",
+                    "The applicant's phone %(phone)s is an emergency contact on %(count)d orders of other applicants.",
+                    count,
+                )
+                % {"phone": phone, "count": count}
+            )
+        if count := params.get("in_books"):
+            sentences.append(
+                ngettext(
+                    "The applicant's phone %(phone)s is in the address book of %(count)d order of another applicant.",
+                    "The applicant's phone %(phone)s is in the address books of %(count)d orders of other applicants.",
+                    count,
+                )
+                % {"phone": phone, "count": count}
+            )
+        if count := params.get("applicants"):
+            phones = _join(_shown(user, Kind.PHONE, number) for number in params.get("applicant_phones", []))
+            sentences.append(
+                ngettext(
+                    "%(count)d number in this order's emergency contacts or address book (%(phones)s) "
+                    "is the phone of another order's applicant.",
+                    "%(count)d numbers in this order's emergency contacts or address book (%(phones)s) "
+                    "are the phones of other orders' applicants.",
+                    count,
+                )
+                % {"phones": phones, "count": count}
+            )
+        return sentences
+    if code == "shared_emergency_contact":
+        return [
+            ngettext(
+                "The emergency contact %(phone)s is also the emergency contact of %(count)d other applicant.",
+                "The emergency contact %(phone)s is also the emergency contact of %(count)d other applicants.",
+                count,
+            )
+            % {"phone": _shown(user, Kind.PHONE, phone), "count": count}
+            for phone, count in params.get("contacts", [])
+        ]
+    if code == "contact_is_applicant":
+        return [
+            _contacts_text(
+                params.get("contacts", []),
+                one={
+                    ContactPriority.PRIMARY: gettext("The first emergency contact has the applicant's own number."),
+                    ContactPriority.SPARE: gettext("The second emergency contact has the applicant's own number."),
+                },
+                both=gettext("Both emergency contacts have the applicant's own number."),
+            )
+        ]
+    if code == "duplicate_contacts":
+        phones = _join(_shown(user, Kind.PHONE, phone) for phone in params.get("phones", []))
+        return [gettext("Both emergency contacts have the same number, %(phone)s.") % {"phone": phones}]
+    if code == "contact_not_in_address_book":
+        return [
+            _contacts_text(
+                params.get("contacts", []),
+                one={
+                    ContactPriority.PRIMARY: gettext(
+                        "The first emergency contact's number is not in the applicant's address book."
+                    ),
+                    ContactPriority.SPARE: gettext(
+                        "The second emergency contact's number is not in the applicant's address book."
+                    ),
+                },
+                both=gettext("Neither emergency contact's number is in the applicant's address book."),
+            )
+        ]
+    if code == "rooted_device":
+        return [gettext("The device is rooted or jailbroken.")]
+    if code == "simulator":
+        return [gettext("The application came from an emulator or simulator.")]
+    if code == "thin_address_book":
+        if "size" in params:
+            size = params["size"]
+            return [
+                ngettext(
+                    "The address book has only %(count)d entry (fewer than %(minimum)d).",
+                    "The address book has only %(count)d entries (fewer than %(minimum)d).",
+                    size,
+                )
+                % {"count": size, "minimum": params.get("minimum", 0)}
+            ]
+        return [
+            gettext("Only %(percent)d%% of the address book are mobile numbers (below %(threshold)d%%).")
+            % {"percent": params.get("percent", 0), "threshold": params.get("threshold", 0)}
+        ]
+    return []
+
+
+def signal_reason(signal: RiskSignal, user=None) -> str:
+    """The reason of `signal` in the active language, for `user` on one order's page: phones and device
+    identifiers clear for holders of the personal-data permission, masked per `orders.pii` for everyone
+    else (and without a user). Rows stored before reasons had facts show their stored text."""
+    if signal.params is None:
+        return signal.reason_zh if (get_language() or "").startswith("zh") else signal.reason_en
+    try:
+        separator = "" if (get_language() or "").startswith("zh") else " "  # Chinese puts no space after 。
+        return separator.join(_reason_sentences(signal.code, signal.params, user))
+    except (TypeError, ValueError, KeyError):
+        # Facts of an unexpected shape (written by a later version, say) must not break the order page.
+        logger.warning("Risk signal %s has facts of an unexpected shape", signal.pk)
+        return ""
 
 
 # --- Reading: flags per order and filtering ----------------------------------------------------

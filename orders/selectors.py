@@ -10,13 +10,12 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet, TextField
 from django.db.models.functions import Cast, Length, Substr
-from django.utils.translation import get_language
 
 from intake.models import PushLog
 from orders.choices import RiskSeverity
 from orders.models import AddressBookEntry, Contact, Device, Employer, Order, ReviewEvent, RiskSignal
 from orders.normalizers import phone_digits
-from orders.risk import SIGNAL_CODES, SIGNALS
+from orders.risk import SIGNAL_CODES, SIGNALS, signal_reason
 
 ADDRESS_BOOK_PREVIEW = 50
 # Unknown deviceInfo keys listed on the order page (the first by name); a push may carry thousands.
@@ -145,10 +144,12 @@ def order_push_history(*, institution_id: int, order_no: str) -> tuple[list[Push
 
 @dataclass(frozen=True)
 class RiskSignalItem:
-    """One signal on the order page; its label and reason follow the language active when it is shown."""
+    """One signal on the order page; its label and reason follow the language active when it is shown,
+    and the reason's personal data what `viewer` may see (masked without a viewer)."""
 
     signal: RiskSignal
     linked_orders: list[Order]
+    viewer: object = None
 
     @property
     def code(self) -> str:
@@ -161,8 +162,7 @@ class RiskSignalItem:
 
     @property
     def reason(self) -> str:
-        chinese = (get_language() or "").startswith("zh")
-        return self.signal.reason_zh if chinese else self.signal.reason_en
+        return signal_reason(self.signal, self.viewer)
 
 
 # Most severe first, then in the order the signals are registered (orders.risk.SIGNALS).
@@ -174,7 +174,7 @@ def _signal_sort_key(signal: RiskSignal) -> tuple[int, int, str]:
     return _SEVERITY_RANK.get(signal.severity, len(_SEVERITY_RANK)), registered, signal.code
 
 
-def order_risk_signals(*, order_id: int) -> list[RiskSignalItem]:
+def order_risk_signals(*, order_id: int, viewer=None) -> list[RiskSignalItem]:
     """The order's risk signals with their linked orders: two queries, however many signals and links."""
     linked = (
         Order.objects.select_related("institution")
@@ -184,7 +184,7 @@ def order_risk_signals(*, order_id: int) -> list[RiskSignalItem]:
     signals = RiskSignal.objects.filter(order_id=order_id).prefetch_related(
         Prefetch("linked_orders", queryset=linked, to_attr="linked_list")
     )
-    return [RiskSignalItem(signal, signal.linked_list) for signal in sorted(signals, key=_signal_sort_key)]
+    return [RiskSignalItem(signal, signal.linked_list, viewer) for signal in sorted(signals, key=_signal_sort_key)]
 
 
 @dataclass
@@ -234,8 +234,9 @@ def _device_rows(device: Device | None) -> tuple[list[FieldRow], list[FieldRow]]
     return rows, extra
 
 
-def order_dossier(*, order_id: int, address_book_limit: int = ADDRESS_BOOK_PREVIEW) -> OrderDossier | None:
-    """The order page's data in a fixed number of queries, whatever the address book's size."""
+def order_dossier(*, order_id: int, address_book_limit: int = ADDRESS_BOOK_PREVIEW, viewer=None) -> OrderDossier | None:
+    """The order page's data in a fixed number of queries, whatever the address book's size; `viewer` is
+    the user the risk reasons are written for."""
     order = Order.objects.select_related("institution", "assigned_to", "device", "employer").filter(pk=order_id).first()
     if order is None:
         return None
@@ -260,5 +261,5 @@ def order_dossier(*, order_id: int, address_book_limit: int = ADDRESS_BOOK_PREVI
             .select_related("actor", "from_assignee", "to_assignee")
             .order_by("created_at", "id")
         ),
-        risk_signals=order_risk_signals(order_id=order.pk),
+        risk_signals=order_risk_signals(order_id=order.pk, viewer=viewer),
     )

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.django_db
 def order_nos(response) -> list[str]:
     assert response.status_code == 200, response.content[:500]
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    body = b"".join(response.streaming_content).decode("utf-8")
+    body = b"".join(response.streaming_content).decode("utf-8-sig")  # the admin adds a BOM
     return [row["order_no"] for row in csv.DictReader(io.StringIO(body))]
 
 
@@ -154,6 +154,22 @@ def test_admin_export_masks_for_analysts_not_for_superusers(client):
     assert "13812340000" not in masked
     assert "13812340000" in unmasked
     assert list(ExportLog.objects.order_by("created_at", "id").values_list("unmasked", flat=True)) == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("language", "first_headers"),
+    [("en", "id,order_no,institution,received_at"), ("zh-hans", "订单ID,订单号,机构,接收时间")],
+)
+def test_admin_download_opens_in_excel_with_a_bom_and_headers_in_the_users_language(
+    analyst_client, language, first_headers
+):
+    # given
+    OrderFactory()
+    # when
+    response = analyst_client.get(EXPORT, headers={"accept-language": language})
+    # then
+    body = b"".join(response.streaming_content)
+    assert body.startswith("\ufeff".encode() + first_headers.encode())
 
 
 def test_bad_admin_filters_export_nothing(analyst_client):
@@ -329,7 +345,7 @@ def varied_orders():
 
 def _ids_in_csv(response) -> set[int]:
     assert response.status_code == 200, response.content[:500]
-    body = b"".join(response.streaming_content).decode("utf-8")
+    body = b"".join(response.streaming_content).decode("utf-8-sig")  # the admin adds a BOM
     return {int(row["id"]) for row in csv.DictReader(io.StringIO(body))}
 
 

@@ -192,6 +192,37 @@ def test_bom_only_when_asked(api_client, analyst_headers):
     assert with_bom.removeprefix("\ufeff").splitlines()[0] == plain.splitlines()[0]
 
 
+@pytest.mark.parametrize(
+    ("url", "headers"),
+    [
+        (ORDERS_CSV, "订单ID,订单号,机构,接收时间,接收渠道,借款金额（分）,借款金额（元）,申请人手机号"),
+        (CONTACTS_CSV + "?x=", "订单ID,订单号,机构,联系人顺序,姓名,手机号,关系,关系类别"),
+        (ADDRESS_BOOK_CSV + "?x=", "订单ID,订单号,机构,姓名,号码,号码数字,是否手机号"),
+    ],
+)
+def test_chinese_headers_when_asked(api_client, analyst_headers, url, headers):
+    # given
+    pushed_order()
+    # when
+    body = body_of(api_client.get(f"{url.replace('?x=', '?')}&headers=zh&bom=1", headers=analyst_headers))
+    english = body_of(api_client.get(url.replace("?x=", ""), headers=analyst_headers))
+    # then: only the header row changes
+    assert body.startswith("\ufeff" + headers)
+    assert body.splitlines()[1:] == english.splitlines()[1:]
+
+
+def test_every_column_has_a_chinese_header():
+    for spec in exports.SPECS.values():
+        assert all(exports.HEADERS_ZH[column.header] for column in spec.columns)
+
+
+@pytest.mark.parametrize("query", ["headers=fr&format=csv", "headers=zh"])
+def test_a_bad_headers_parameter_is_400(api_client, analyst_headers, query):
+    response = api_client.get(f"/api/v1/orders/?{query}", headers=analyst_headers)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == "headers"
+
+
 @pytest.mark.parametrize("url", [ORDERS_CSV, CONTACTS_CSV + "?format=csv", ADDRESS_BOOK_CSV + "?x=1"])
 def test_csv_filter_errors_are_json_400_and_export_nothing(api_client, analyst_headers, url):
     # when

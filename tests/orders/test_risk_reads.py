@@ -3,11 +3,20 @@
 import pytest
 from django.contrib import admin
 from django.test import RequestFactory
+from django.urls import reverse
 
 from orders.admin_risk import RiskFlagsAdminMixin, risk_flags_column
 from orders.models import Order, RiskSignal
+from orders.pii import pseudonym
 from orders.risk import filter_by_flag, risk_flags_annotation, risk_flags_of
-from tests.factories import OrderFactory, PushPayloadFactory, UserFactory, pushed_order
+from tests.factories import (
+    AnalystFactory,
+    OrderFactory,
+    PushPayloadFactory,
+    ReviewerFactory,
+    UserFactory,
+    pushed_order,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +155,22 @@ def test_flags_column_escapes_unregistered_codes():
 
     # then
     assert "&lt;b&gt;old&lt;/b&gt;" in cell
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_order_page_reasons_are_masked_for_an_analyst_and_clear_for_a_reviewer(client, language):
+    # given: two applicants on one device
+    pushed_order(userAdditional__deviceInfo__deviceId="READS-DEVICE-1")
+    later = pushed_order(userAdditional__deviceInfo__deviceId="READS-DEVICE-1")
+    page = reverse("admin:orders_order_change", args=[later.pk])
+    # when
+    client.force_login(AnalystFactory())
+    as_analyst = client.get(page, headers={"accept-language": language}).content.decode()
+    client.force_login(ReviewerFactory())
+    as_reviewer = client.get(page, headers={"accept-language": language}).content.decode()
+    # then
+    panel = as_analyst[as_analyst.index('id="risk-signals-section"') : as_analyst.index('id="order-section"')]
+    assert f"deviceId {pseudonym('READS-DEVICE-1')}" in panel
+    assert "READS-DEVICE-1" not in panel
+    assert "deviceId READS-DEVICE-1" in as_reviewer
+    assert ("也出现在其他 1 个申请人的订单中" in panel) is (language == "zh-hans")

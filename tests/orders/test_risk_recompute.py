@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from intake.serializers import AddressBookField
 from orders.models import RiskSignal
-from orders.risk import risk_signals_compute
+from orders.pii import pseudonym
+from orders.risk import risk_signals_compute, signal_reason
 from orders.services import address_book_write
 from tests.factories import (
     ContactFactory,
@@ -43,14 +44,16 @@ def test_recompute_restores_the_detailed_reason_on_an_order_that_was_linked_late
     # given
     earlier = pushed(userAdditional__deviceInfo__deviceId="dev-r")
     later = pushed(userAdditional__deviceInfo__deviceId="dev-r")
-    assert RiskSignal.objects.get(order=earlier, code="shared_device").reason_en.endswith("linked to 1 other order(s)")
+    assert RiskSignal.objects.get(order=earlier, code="shared_device").params["linked"] is True
 
     # when
     risk_signals_compute(order=earlier)
 
     # then
     found = RiskSignal.objects.get(order=earlier, code="shared_device")
-    assert found.reason_en == "Device identifier (deviceId) also used by orders of 1 other applicant phone(s)"
+    assert signal_reason(found) == (
+        f"This device (deviceId {pseudonym('dev-r')}) was also used in the orders of 1 other applicant."
+    )
     assert {order.pk for order in found.linked_orders.all()} == {later.pk}
     assert RiskSignal.objects.get(order=later, code="shared_device").linked_orders.count() == 1
 
@@ -130,7 +133,7 @@ def test_recompute_reads_the_stored_book_and_contacts():
     codes = set(RiskSignal.objects.filter(order=order).values_list("code", flat=True))
     assert codes == {"simulator", "thin_address_book", "contact_not_in_address_book"}
     missing = RiskSignal.objects.get(order=order, code="contact_not_in_address_book")
-    assert missing.reason_en == "The second contact's number is not in the applicant's address book"
+    assert signal_reason(missing) == "The second emergency contact's number is not in the applicant's address book."
 
 
 def test_an_order_without_device_or_contacts_is_computed():

@@ -3,14 +3,18 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
+from django.utils import translation
 
 from intake import payload
 from orders.models import Order, RiskSignal
-from orders.risk import SIGNAL_CODES, RiskConfig, risk_signals_after_push
+from orders.pii import mask_phone, pseudonym
+from orders.risk import SIGNAL_CODES, RiskConfig, risk_signals_after_push, signal_reason
 from tests.factories import (
     SIGNAL_WRITERS_LOCK_QUERIES,
+    AnalystFactory,
     InstitutionFactory,
     PushPayloadFactory,
+    ReviewerFactory,
     new_mobile,
     phone_list,
     pushed_order,
@@ -41,6 +45,12 @@ def push(institution=None, *, phone=None, device=None, contacts=None, book=None,
 
 def signal(order: Order, code: str) -> RiskSignal | None:
     return RiskSignal.objects.filter(order=order, code=code).first()
+
+
+def reason(order: Order, code: str, *, user=None, language: str = "en") -> str:
+    """The signal's reason as the order page writes it for `user` (masked without one)."""
+    with translation.override(language):
+        return signal_reason(signal(order, code), user)
 
 
 def linked(order: Order, code: str) -> set[int]:
@@ -80,11 +90,19 @@ def test_shared_device_links_two_applicants_both_ways(first_device, second_devic
     later = push(device=second_device)
 
     # then
+    value = next(iter(second_device.values()))
     assert linked(later, "shared_device") == {earlier.pk}
-    assert named in signal(later, "shared_device").reason_en
+    assert reason(later, "shared_device") == (
+        f"This device ({named} {pseudonym(value)}) was also used in the orders of 1 other applicant."
+    )
     assert signal(later, "shared_device").severity == "high"
     assert linked(earlier, "shared_device") == {later.pk}
-    assert signal(earlier, "shared_device").reason_en == "Shared device: linked to 1 other order(s)"
+    assert (
+        reason(earlier, "shared_device") == f"This device ({named} {pseudonym(value)}) is also used by 1 other order."
+    )
+    assert reason(earlier, "shared_device", language="zh-hans") == (
+        f"本设备（{named} {pseudonym(value)}）也出现在其他 1 个订单中。"
+    )
 
 
 def test_shared_device_third_applicant_updates_the_earlier_orders():
@@ -96,9 +114,11 @@ def test_shared_device_third_applicant_updates_the_earlier_orders():
 
     # then
     assert linked(third, "shared_device") == {first.pk, second.pk}
-    assert "2 other applicant phone" in signal(third, "shared_device").reason_en
+    assert reason(third, "shared_device").endswith("was also used in the orders of 2 other applicants.")
     assert linked(first, "shared_device") == {second.pk, third.pk}
-    assert signal(first, "shared_device").reason_en == "Shared device: linked to 2 other order(s)"
+    assert (
+        reason(first, "shared_device") == f"This device (deviceId {pseudonym('dev-3')}) is also used by 2 other orders."
+    )
     assert RiskSignal.objects.filter(order=first, code="shared_device").count() == 1
 
 
@@ -154,7 +174,14 @@ def test_applicant_who_is_an_earlier_applicants_emergency_contact():
 
     # then
     assert linked(later, "phone_in_other_contacts") == {earlier.pk}
-    assert "emergency contact on 1 other" in signal(later, "phone_in_other_contacts").reason_en
+    assert reason(later, "phone_in_other_contacts") == (
+        f"The applicant's phone {mask_phone(phone)} is an emergency contact on 1 order of another applicant. "
+        # The earlier order's address book holds its contacts too.
+        f"The applicant's phone {mask_phone(phone)} is in the address book of 1 order of another applicant."
+    )
+    assert reason(earlier, "phone_in_other_contacts") == (
+        f"Linked to 1 other order through the number {mask_phone(phone)}."
+    )
     assert linked(earlier, "phone_in_other_contacts") == {later.pk}
 
 
@@ -168,7 +195,9 @@ def test_applicant_in_an_earlier_applicants_address_book():
 
     # then
     assert linked(later, "phone_in_other_contacts") == {earlier.pk}
-    assert "address book of 1 other" in signal(later, "phone_in_other_contacts").reason_en
+    assert reason(later, "phone_in_other_contacts") == (
+        f"The applicant's phone {mask_phone(phone)} is in the address book of 1 order of another applicant."
+    )
     assert linked(earlier, "phone_in_other_contacts") == {later.pk}
 
 
@@ -184,9 +213,9 @@ def test_new_order_naming_an_earlier_applicant_links_both(where):
 
     # then
     assert linked(later, "phone_in_other_contacts") == {earlier.pk}
-    assert (
-        "1 number(s) among this order's contacts or address book applied"
-        in signal(later, "phone_in_other_contacts").reason_en
+    assert reason(later, "phone_in_other_contacts") == (
+        f"1 number in this order's emergency contacts or address book ({mask_phone(earlier.user_phone)}) "
+        "is the phone of another order's applicant."
     )
     assert linked(earlier, "phone_in_other_contacts") == {later.pk}
 
@@ -229,9 +258,45 @@ def test_shared_emergency_contact_counts_other_applicants():
     # then
     found = signal(third, "shared_emergency_contact")
     assert {order.pk for order in found.linked_orders.all()} == {first.pk, second.pk}
-    assert f"{contact[:3]}****{contact[-4:]} is also the emergency contact of 2 other applicant(s)" in found.reason_en
-    assert contact not in found.reason_en  # masked
+    assert reason(third, "shared_emergency_contact") == (
+        f"The emergency contact {contact[:3]}****{contact[-4:]} is also the emergency contact of 2 other applicants."
+    )
+    assert reason(first, "shared_emergency_contact", language="zh-hans") == (
+        f"紧急联系人 {contact[:3]}****{contact[-4:]} 也是其他 2 个订单的紧急联系人。"
+    )
     assert linked(first, "shared_emergency_contact") == {second.pk, third.pk}
+
+
+def test_reasons_show_numbers_and_identifiers_to_pii_holders_and_mask_them_for_analysts():
+    # given: two applicants on one device, the later naming the earlier as emergency contact
+    earlier = push(device={"deviceId": "dev-clear-1"})
+    later = push(device={"deviceId": "dev-clear-1"}, contacts=(earlier.user_phone, new_mobile()))
+    reviewer, analyst = ReviewerFactory(), AnalystFactory()
+    # when
+    seen_by_reviewer = reason(later, "shared_device", user=reviewer) + reason(
+        later, "phone_in_other_contacts", user=reviewer
+    )
+    seen_by_analyst = reason(later, "shared_device", user=analyst) + reason(
+        later, "phone_in_other_contacts", user=analyst
+    )
+    # then
+    assert "deviceId dev-clear-1" in seen_by_reviewer
+    assert earlier.user_phone in seen_by_reviewer
+    assert f"deviceId {pseudonym('dev-clear-1')}" in seen_by_analyst
+    assert mask_phone(earlier.user_phone) in seen_by_analyst
+    assert "dev-clear-1" not in seen_by_analyst
+    assert earlier.user_phone not in seen_by_analyst
+    assert "dev-clear-1" in reason(earlier, "shared_device", user=reviewer)
+
+
+def test_old_rows_without_facts_show_their_stored_text():
+    # given: a signal written before reasons had facts
+    order = push()
+    old = RiskSignal.objects.create(order=order, code="simulator", severity="high", reason_zh="旧", reason_en="old")
+    # when / then
+    assert signal_reason(old) == "old"
+    with translation.override("zh-hans"):
+        assert signal_reason(old) == "旧"
 
 
 def test_same_applicant_listing_the_same_contacts_again_is_not_shared():
@@ -257,7 +322,8 @@ def test_contact_is_applicant():
     order = push(phone=phone, contacts=(new_mobile(), phone))
 
     # then
-    assert signal(order, "contact_is_applicant").reason_en == "The second contact has the applicant's own number"
+    assert reason(order, "contact_is_applicant") == "The second emergency contact has the applicant's own number."
+    assert reason(order, "contact_is_applicant", language="zh-hans") == "第二紧急联系人的号码就是申请人本人的手机号。"
     assert signal(order, "contact_is_applicant").linked_orders.count() == 0
 
 
@@ -269,7 +335,7 @@ def test_duplicate_contacts():
     order = push(contacts=(mobile, mobile))
 
     # then
-    assert "Both emergency contacts have the same number" in signal(order, "duplicate_contacts").reason_en
+    assert reason(order, "duplicate_contacts") == f"Both emergency contacts have the same number, {mask_phone(mobile)}."
     assert signal(order, "contact_is_applicant") is None
 
 
@@ -277,8 +343,8 @@ def test_duplicate_contacts():
     ("in_book", "expected"),
     [
         ("both", None),
-        ("first", "The second contact's number is not in the applicant's address book"),
-        ("none", "The first contact and second contact's number is not in the applicant's address book"),
+        ("first", "The second emergency contact's number is not in the applicant's address book."),
+        ("none", "Neither emergency contact's number is in the applicant's address book."),
     ],
 )
 def test_contact_not_in_address_book(in_book, expected):
@@ -291,7 +357,7 @@ def test_contact_not_in_address_book(in_book, expected):
 
     # then
     found = signal(order, "contact_not_in_address_book")
-    assert (found.reason_en if found else None) == expected
+    assert (reason(order, "contact_not_in_address_book") if found else None) == expected
 
 
 def test_empty_address_book_is_thin_not_missing_contacts():
@@ -300,7 +366,7 @@ def test_empty_address_book_is_thin_not_missing_contacts():
 
     # then
     assert signal(order, "contact_not_in_address_book") is None
-    assert signal(order, "thin_address_book").reason_en == "The address book has only 0 entries (fewer than 10)"
+    assert reason(order, "thin_address_book") == "The address book has only 0 entries (fewer than 10)."
 
 
 @pytest.mark.parametrize(("code", "field"), [("rooted_device", "isRoot"), ("simulator", "isSimulator")])
@@ -339,10 +405,8 @@ def test_mostly_landlines_reason():
     order = push(book=book)
 
     # then
-    assert signal(order, "thin_address_book").reason_en == (
-        "Only 25% of the address book are mobile numbers (below 50%)"
-    )
-    assert signal(order, "thin_address_book").reason_zh == "通讯录中手机号只占 25%（低于 50%）"
+    assert reason(order, "thin_address_book") == "Only 25% of the address book are mobile numbers (below 50%)."
+    assert reason(order, "thin_address_book", language="zh-hans") == "通讯录中手机号只占 25%（低于 50%）。"
 
 
 # --- settings ----------------------------------------------------------------------------------
