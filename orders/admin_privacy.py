@@ -18,7 +18,6 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from django.contrib import admin
 from django.utils.html import escape
-from django.utils.translation import gettext_lazy as _
 
 from orders import exports, pii
 from orders.models import AddressBookEntry, Contact, Device, Employer, Order
@@ -307,9 +306,3 @@ def body_view_text(raw: bytes | None, *, unmasked: bool) -> tuple[str, str, bool
     text, truncated = bounded_text(text, settings.ADMIN_PUSH_BODY_PREVIEW_BYTES)
     return BodyState.SHOWN, text, truncated
 
-
-LABELS = {
-    BodyState.TOO_LARGE: _("Too large to show here."),
-    BodyState.UNPARSABLE: _("Not JSON: shown by its size only."),
-    BodyState.NONE: _("(no body kept)"),
-}

@@ -561,3 +561,51 @@ def test_the_push_history_links_to_the_full_push_log_of_the_order(client, review
     assert listed.status_code == 200
     assert log in listed.context["cl"].result_list
     assert listed.context["cl"].result_count == 4
+
+
+# --- Query counts of the lists this file masks ---------------------------------------------------------------------
+
+
+def _queries_for_changelist(client, url: str) -> int:
+    client.get(url)  # warm the session
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries.captured_queries)
+
+
+@pytest.mark.parametrize("as_list_holder", [False, True])
+@pytest.mark.parametrize(
+    "url", ["/admin/orders/device/", "/admin/orders/contact/", "/admin/orders/employer/", "/admin/intake/pushlog/"]
+)
+def test_masked_and_unmasked_lists_cost_the_same_queries_for_3_and_30_orders(
+    client, analyst, superuser, url, as_list_holder
+):
+    # given
+    client.force_login(superuser if as_list_holder else analyst)
+    if url == "/admin/intake/pushlog/":
+        client.force_login(superuser)
+    for _ in range(3):
+        pushed_order()
+    few = _queries_for_changelist(client, url)
+
+    # when
+    for _ in range(27):
+        pushed_order()
+    many = _queries_for_changelist(client, url)
+
+    # then: the masking and the export-log row cost nothing per row
+    assert many == few
+    assert few <= 10
+
+
+def test_the_address_book_list_costs_the_same_queries_for_5_and_50_entries(client, superuser):
+    client.force_login(superuser)
+    small = pushed_order(userAdditional__addressBook__size=5)
+    large = pushed_order(userAdditional__addressBook__size=50)
+
+    few = _queries_for_changelist(client, f"/admin/orders/addressbookentry/?order__id__exact={small.pk}")
+    many = _queries_for_changelist(client, f"/admin/orders/addressbookentry/?order__id__exact={large.pk}")
+
+    assert many == few
+    assert ExportLog.objects.filter(kind="address_book", unmasked=True).count() == 4
