@@ -127,11 +127,11 @@ class PushLogAdmin(ReadOnlyAdminMixin, DocumentedQueryStringAdminMixin, admin.Mo
         return super().get_object(request, object_id, from_field)
 
     def _shown(self, request, log) -> admin_privacy.ShownPush:
-        return admin_privacy.push_shown(PushHistoryItem.of(log), self._links(request, log))
+        return admin_privacy.push_shown(PushHistoryItem.of(log), admin_privacy.PushLinks.for_user(request.user, log.pk))
 
     @admin.display(description=_("errors"))
     def errors_shown(self, log):
-        return admin_privacy.push_shown(PushHistoryItem.of(log), admin_privacy.PushLinks()).errors_text or "-"
+        return admin_privacy.errors_text(PushHistoryItem.of(log)) or "-"
 
     @admin.display(description=_("body as received"))
     def body_shown(self, log):
@@ -158,15 +158,6 @@ class PushLogAdmin(ReadOnlyAdminMixin, DocumentedQueryStringAdminMixin, admin.Mo
             *super().get_urls(),
         ]
 
-    def _links(self, request, log) -> admin_privacy.PushLinks:
-        return admin_privacy.PushLinks(
-            body_url=reverse("admin:intake_pushlog_body", args=[log.pk]),
-            unmasked_url=reverse("admin:intake_pushlog_body_unmasked", args=[log.pk])
-            if pii.can_view_personal_data(request.user)
-            else "",
-            download_url=reverse("admin:intake_pushlog_body_download", args=[log.pk]),
-        )
-
     def _readable_log(self, request, object_id) -> PushLog:
         """The push log row, whole body included, if this user may read it: through the push log, or its order."""
         log = get_object_or_404(PushLog, pk=object_id if str(object_id).isdigit() else None)
@@ -180,7 +171,13 @@ class PushLogAdmin(ReadOnlyAdminMixin, DocumentedQueryStringAdminMixin, admin.Mo
         raw = bytes(log.body) if log.body is not None else None
         state, text, truncated = admin_privacy.body_view_text(raw, unmasked=unmasked)
         push = admin_privacy.ShownPush(
-            log, len(raw) if raw is not None else None, state, text, truncated, "", self._links(request, log)
+            log,
+            len(raw) if raw is not None else None,
+            state,
+            text,
+            truncated,
+            "",
+            admin_privacy.PushLinks.for_user(request.user, log.pk),
         )
         context = {
             **self.admin_site.each_context(request),

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from config.admin import DocumentedQueryStringAdminMixin, ReadOnlyAdminMixin
 from orders import exports, pii, queries, selectors, services
 from orders.admin_export import CsvExportAdminMixin
-from orders.admin_privacy import PersonalDataAdminMixin, PushLinks, dossier_as_shown
+from orders.admin_privacy import PersonalDataAdminMixin, dossier_as_shown
 from orders.admin_risk import RiskFlagsAdminMixin, risk_flags_column
 from orders.choices import ExportKind, ReviewStatus
 from orders.filters import OrderFilterSet
@@ -564,7 +564,7 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
         user = request.user
         unmasked = can_view_personal_data(user)
         can_review = self.has_review_permission(request)
-        shown = dossier_as_shown(dossier, user, push_links=lambda log: self._push_links(request, log))
+        shown = dossier_as_shown(dossier, user)
         context = {
             **(extra_context or {}),
             "dossier": shown,
@@ -594,18 +594,6 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
         if unmasked and response.status_code == 200 and hasattr(response, "context_data"):
             personal_data_access_record(user=user, order_ids=[dossier.order.pk], context="admin:order_change")
         return response
-
-    @staticmethod
-    def _push_links(request, log) -> PushLinks:
-        # Anyone who may open this order may read its pushes' bodies masked (the push log's views
-        # check it again); the unmasked body is for personal-data holders, each reveal recorded.
-        return PushLinks(
-            body_url=reverse("admin:intake_pushlog_body", args=[log.pk]),
-            unmasked_url=reverse("admin:intake_pushlog_body_unmasked", args=[log.pk])
-            if can_view_personal_data(request.user)
-            else "",
-            download_url=reverse("admin:intake_pushlog_body_download", args=[log.pk]),
-        )
 
     # -- review --
 
@@ -741,6 +729,10 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
 class DeviceAdmin(PersonalDataAdminMixin, ReadOnlyAdmin):
     list_display = ["order", "device_id", "os_kind", "os_version", "is_root", "is_simulator"]
     list_select_related = ["order"]
+
+    def get_queryset(self, request):
+        # The unknown deviceInfo keys can be megabytes a device: read only by the device's own page.
+        return super().get_queryset(request).defer("extra")
 
 
 @admin.register(Contact)

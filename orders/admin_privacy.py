@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.contrib import admin
+from django.urls import reverse
 from django.utils.html import escape
 
 from orders import exports, pii
@@ -119,7 +120,7 @@ class PersonalDataAdminMixin:
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
-        changelist = getattr(response, "context_data", None) and response.context_data.get("cl")
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
         if changelist is not None and pii.can_list_personal_data(request.user) and self._lists_personal_data(request):
             pii.unmasked_list_record(
                 user=request.user,
@@ -132,7 +133,7 @@ class PersonalDataAdminMixin:
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
-        original = getattr(response, "context_data", None) and response.context_data.get("original")
+        original = (getattr(response, "context_data", None) or {}).get("original")
         if response.status_code == 200 and original is not None and pii.can_view_personal_data(request.user):
             pii.personal_data_access_record(
                 user=request.user, order_ids=[original.order_id], context=f"admin:{self.opts.model_name}_change"
@@ -153,7 +154,7 @@ def _display_copy(instance, user, **extra):
     return shown
 
 
-def dossier_as_shown(dossier: OrderDossier, user, *, push_links) -> OrderDossier:
+def dossier_as_shown(dossier: OrderDossier, user) -> OrderDossier:
     """The dossier with every personal value as `user` may see it on one order's page (templates never decide)."""
     device_kinds = PERSONAL_FIELDS[Device]
     device_rows = [
@@ -177,7 +178,8 @@ def dossier_as_shown(dossier: OrderDossier, user, *, push_links) -> OrderDossier
         contacts=[_display_copy(contact, user) for contact in dossier.contacts],
         employer=_display_copy(dossier.employer, user) if dossier.employer else None,
         address_book=[_display_copy(entry, user) for entry in dossier.address_book],
-        push_history=[push_shown(item, push_links(item.log)) for item in dossier.push_history],
+        # Whoever may open the order may read its pushes masked; the unmasked body is a recorded click away.
+        push_history=[push_shown(item, PushLinks.for_user(user, item.log.pk)) for item in dossier.push_history],
     )
 
 
@@ -249,6 +251,17 @@ class PushLinks:
     unmasked_url: str = ""  # the body's page, unmasked and recorded (personal-data holders)
     download_url: str = ""  # the stored body (masked for those without the right)
 
+    @classmethod
+    def for_user(cls, user, log_id: int) -> "PushLinks":
+        """The push log's body views (intake.admin.PushLogAdmin), which check the user's rights again."""
+        return cls(
+            body_url=reverse("admin:intake_pushlog_body", args=[log_id]),
+            unmasked_url=reverse("admin:intake_pushlog_body_unmasked", args=[log_id])
+            if pii.can_view_personal_data(user)
+            else "",
+            download_url=reverse("admin:intake_pushlog_body_download", args=[log_id]),
+        )
+
 
 class BodyState:
     SHOWN = "shown"
@@ -270,7 +283,8 @@ class ShownPush:
     links: PushLinks
 
 
-def _errors_text(item: PushHistoryItem) -> str:
+def errors_text(item: PushHistoryItem) -> str:
+    """A push's errors, indented, from the bounded prefix the page read (cut with `…` when longer)."""
     if not item.errors_head or item.errors_head in ("[]", "{}"):
         return ""
     if item.errors_complete:
@@ -293,7 +307,7 @@ def push_shown(item: PushHistoryItem, links: PushLinks) -> ShownPush:
         else:
             text, truncated = bounded_text(masked, limit)
             state = BodyState.SHOWN
-    return ShownPush(item.log, item.body_length, state, text, truncated, _errors_text(item), links)
+    return ShownPush(item.log, item.body_length, state, text, truncated, errors_text(item), links)
 
 
 def body_view_text(raw: bytes | None, *, unmasked: bool) -> tuple[str, str, bool]:
@@ -305,4 +319,3 @@ def body_view_text(raw: bytes | None, *, unmasked: bool) -> tuple[str, str, bool
         return BodyState.UNPARSABLE, "", False
     text, truncated = bounded_text(text, settings.ADMIN_PUSH_BODY_PREVIEW_BYTES)
     return BodyState.SHOWN, text, truncated
-
