@@ -250,6 +250,13 @@ CHANNEL_TIMESTAMP_WINDOW_SECONDS = env_int("CHANNEL_TIMESTAMP_WINDOW_SECONDS", 6
 # Rows read from the database's cursor, and written to the client, per chunk by the CSV exports.
 EXPORT_CHUNK_SIZE = env_int("EXPORT_CHUNK_SIZE", 2000)
 
+# --- Admin pages ----------------------------------------------------------------
+# A push body larger than this is not drawn inline (order page, push log page): its size and a
+# download link are shown instead. Only this prefix of each body is ever read for a page.
+ADMIN_PUSH_BODY_PREVIEW_BYTES = env_int("ADMIN_PUSH_BODY_PREVIEW_BYTES", 64 * 1024)
+# Newest pushes of an orderNo shown on the order page; the push log lists them all.
+ADMIN_PUSH_HISTORY_LIMIT = env_int("ADMIN_PUSH_HISTORY_LIMIT", 5)
+
 # --- Logging ------------------------------------------------------------------
 LOGGING = {
     "version": 1,

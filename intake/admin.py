@@ -1,16 +1,27 @@
 """Admin for institutions (credentials issued, rotated and revoked here) and the push log."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import ReadOnlyAdminMixin
+from config.admin import DocumentedQueryStringAdminMixin, ReadOnlyAdminMixin
 from intake import services
 from intake.models import Institution, PushLog
+from orders import admin_privacy, pii
+from orders.admin import OrderNumberFilter
+from orders.models import Order
+from orders.selectors import PushHistoryItem, push_logs_bounded
 
 
 @admin.register(Institution)
-class InstitutionAdmin(admin.ModelAdmin):
+class InstitutionAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
     list_display = [
         "code",
         "name",
@@ -82,15 +93,45 @@ class InstitutionAdmin(admin.ModelAdmin):
         )
 
 
+class PushOrderNoFilter(OrderNumberFilter):
+    """An exact orderNo (the order page links here with its institution and orderNo)."""
+
+    def queryset(self, request, queryset):
+        value = self.used_parameters.get(self.parameter_name)
+        return queryset.filter(order_no=value) if value else queryset
+
+
 @admin.register(PushLog)
-class PushLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PushLogAdmin(ReadOnlyAdminMixin, DocumentedQueryStringAdminMixin, admin.ModelAdmin):
+    """Every push as received. Bodies are drawn masked and bounded; the unmasked body is a recorded click away."""
+
     list_display = ["received_at", "institution", "door", "order_number", "outcome", "http_status", "duration_ms"]
-    list_filter = ["outcome", "door", "institution"]
+    list_filter = ["outcome", "door", "institution", PushOrderNoFilter]
     search_fields = ["order_no", "request_id"]
     list_select_related = ["institution"]
     date_hierarchy = "received_at"
-    exclude = ["body"]
-    readonly_fields = [field.name for field in PushLog._meta.fields if field.name != "body"] + ["body_text"]
+    exclude = ["body", "errors"]
+    readonly_fields = [
+        *(field.name for field in PushLog._meta.fields if field.name not in ("body", "errors")),
+        "errors_shown",
+        "body_shown",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("body", "errors")
+
+    def get_object(self, request, object_id, from_field=None):
+        # The detail page reads bounded prefixes of the body and errors, never the whole body.
+        if from_field is None and str(object_id).isdigit():
+            return push_logs_bounded(self.get_queryset(request)).filter(pk=object_id).first()
+        return super().get_object(request, object_id, from_field)
+
+    def _shown(self, request, log) -> admin_privacy.ShownPush:
+        return admin_privacy.push_shown(PushHistoryItem.of(log), admin_privacy.PushLinks.for_user(request.user, log.pk))
+
+    @admin.display(description=_("errors"))
+    def errors_shown(self, log):
+        return admin_privacy.errors_text(PushHistoryItem.of(log)) or "-"
 
     @admin.display(description=_("order number"), ordering="order_no")
     def order_number(self, obj):
@@ -105,5 +146,111 @@ class PushLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         css = {"all": ["intake/admin.css"]}
 
     @admin.display(description=_("body as received"))
-    def body_text(self, obj):
-        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", obj.body_text)
+    def body_shown(self, log):
+        # Without a request at hand (checks, other callers): masked and with no links. See get_fields.
+        shown = admin_privacy.push_shown(PushHistoryItem.of(log), admin_privacy.PushLinks())
+        return render_to_string("admin/push_body.html", {"push": shown})
+
+    def get_fields(self, request, obj=None):
+        # The body is drawn with this request's links (per user), so its field is a per-request callable.
+        @admin.display(description=_("body as received"))
+        def body_shown(log):
+            return render_to_string("admin/push_body.html", {"push": self._shown(request, log)}, request=request)
+
+        return [body_shown if name == "body_shown" else name for name in super().get_fields(request, obj)]
+
+    # -- one body: masked page, unmasked page (recorded), download --
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/body/", view(self.body_view), name="intake_pushlog_body"),
+            path("<path:object_id>/body/unmasked/", view(self.body_unmasked_view), name="intake_pushlog_body_unmasked"),
+            path("<path:object_id>/body/download/", view(self.body_download_view), name="intake_pushlog_body_download"),
+            *super().get_urls(),
+        ]
+
+    def _readable_log(self, request, object_id) -> PushLog:
+        """The push log row, whole body included, if this user may read it: through the push log, or its order."""
+        log = get_object_or_404(PushLog, pk=object_id if str(object_id).isdigit() else None)
+        if self.has_view_permission(request):
+            return log
+        if request.user.has_perm("orders.view_order") and _orders_of(log):
+            return log  # the order page shows this push to whoever may open the order
+        raise PermissionDenied
+
+    def _body_page(self, request, log, *, unmasked: bool) -> TemplateResponse:
+        raw = bytes(log.body) if log.body is not None else None
+        state, text, truncated = admin_privacy.body_view_text(raw, unmasked=unmasked)
+        push = admin_privacy.ShownPush(
+            log,
+            len(raw) if raw is not None else None,
+            state,
+            text,
+            truncated,
+            "",
+            admin_privacy.PushLinks.for_user(request.user, log.pk),
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Push body (unmasked)") if unmasked else gettext("Push body (masked)"),
+            "push": push,
+            "unmasked": unmasked,
+            "original_url": reverse("admin:intake_pushlog_change", args=[log.pk])
+            if self.has_view_permission(request)
+            else "",
+        }
+        return TemplateResponse(request, "admin/intake/pushlog/body.html", context)
+
+    def body_view(self, request, object_id):
+        return self._body_page(request, self._readable_log(request, object_id), unmasked=False)
+
+    def body_unmasked_view(self, request, object_id):
+        log = self._readable_log(request, object_id)
+        if not pii.can_view_personal_data(request.user):
+            raise PermissionDenied
+        response = self._body_page(request, log, unmasked=True)
+        _record_reveal(request.user, log, context="admin:push_body")
+        return response
+
+    def body_download_view(self, request, object_id):
+        """The stored body: as pushed for personal-data holders (recorded), masked JSON for everyone else."""
+        log = self._readable_log(request, object_id)
+        if log.body is None:
+            raise Http404(gettext("No body was kept for this push."))
+        raw = bytes(log.body)
+        if pii.can_view_personal_data(request.user):
+            _record_reveal(request.user, log, context="admin:push_body_download")
+            content, name = raw, f"push-{log.pk}.bin"
+        else:
+            masked = admin_privacy.masked_body_text(raw)
+            if masked is None:
+                # Never raw to someone who may not see personal data: an unparsable body cannot be masked.
+                raise PermissionDenied
+            content, name = masked.encode(), f"push-{log.pk}-masked.json"
+        chunk = 64 * 1024
+        response = StreamingHttpResponse(
+            (content[start : start + chunk] for start in range(0, len(content), chunk)),
+            content_type="application/octet-stream",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Content-Length"] = str(len(content))
+        return response
+
+
+def _orders_of(log: PushLog) -> list[int]:
+    if log.institution_id is None or not log.order_no:
+        return []
+    return list(
+        Order.objects.filter(institution_id=log.institution_id, order_no=log.order_no).values_list("pk", flat=True)
+    )
+
+
+def _record_reveal(user, log: PushLog, *, context: str) -> None:
+    """An unmasked body is recorded against its order; a push that made no order, in the export log."""
+    order_ids = _orders_of(log)
+    if order_ids:
+        pii.personal_data_access_record(user=user, order_ids=order_ids, context=context)
+    else:
+        pii.unmasked_list_record(user=user, source="admin", kind="push_body", filters={"push_log": log.pk}, row_count=1)

@@ -18,15 +18,17 @@ from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from config.admin import ReadOnlyAdminMixin
-from orders import queries, selectors, services
+from config.admin import DocumentedQueryStringAdminMixin, ReadOnlyAdminMixin
+from orders import exports, pii, queries, selectors, services
 from orders.admin_export import CsvExportAdminMixin
+from orders.admin_privacy import PersonalDataAdminMixin, dossier_as_shown
 from orders.admin_risk import RiskFlagsAdminMixin, risk_flags_column
-from orders.choices import ReviewStatus, RiskSeverity
+from orders.choices import ExportKind, ReviewStatus, RiskSeverity
 from orders.filters import OrderFilterSet
 from orders.models import (
     AddressBookEntry,
@@ -38,7 +40,7 @@ from orders.models import (
     PersonalDataPurge,
     ReviewEvent,
 )
-from orders.pii import can_view_personal_data, mask_phone, personal_data_access_record, phone_for
+from orders.pii import Kind, can_view_personal_data, mask_phone, personal_data_access_record
 from orders.risk import signal_choices
 
 MAX_ASSIGN_AT_ONCE = 500
@@ -88,8 +90,11 @@ class EstimatedCountPaginator(Paginator):
         return number
 
 
-class LargeTableAdmin(admin.ModelAdmin):
-    """A changelist over a table of millions: estimated counts, no facet counts, no full count."""
+class LargeTableAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
+    """A changelist over a table of millions: estimated counts, no facet counts, no full count.
+
+    Like every admin of this project, it reads only its documented query parameters.
+    """
 
     paginator = EstimatedCountPaginator
     show_full_result_count = False
@@ -544,11 +549,11 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
 
     def get_list_display(self, request):
         # The phone column depends on who is looking; a per-request callable keeps the admin instance stateless.
-        unmasked = can_view_personal_data(request.user)
+        user = request.user
 
         @admin.display(description=_("applicant phone"))
         def applicant_phone(order):
-            return order.user_phone if unmasked else mask_phone(order.user_phone)
+            return pii.shown(user, Kind.PHONE, order.user_phone, in_list=True)
 
         return [applicant_phone if name == "applicant_phone" else name for name in super().get_list_display(request)]
 
@@ -564,11 +569,16 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
-        if changelist is not None and can_view_personal_data(request.user):
-            # Evaluating the page here fills the queryset's cache: the template reuses these rows.
-            order_ids = [order.pk for order in changelist.result_list]
-            if order_ids:
-                personal_data_access_record(user=request.user, order_ids=order_ids, context="admin:order_changelist")
+        if changelist is not None and pii.can_list_personal_data(request.user):
+            # An unmasked page is a bulk read: logged like an export. Counting the page here fills
+            # the queryset's cache, which the template reuses.
+            pii.unmasked_list_record(
+                user=request.user,
+                source=exports.ExportSource.ADMIN,
+                kind=self.export_kind,
+                filters=exports.filters_for_log(request.GET),
+                row_count=len(changelist.result_list),
+            )
         return response
 
     # -- the order page --
@@ -586,17 +596,19 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
         user = request.user
         unmasked = can_view_personal_data(user)
         can_review = self.has_review_permission(request)
+        shown = dossier_as_shown(dossier, user)
         context = {
             **(extra_context or {}),
-            "dossier": dossier,
+            "dossier": shown,
             "personal_data_unmasked": unmasked,
-            "applicant_phone": phone_for(user, dossier.order.user_phone),
-            "contacts": [(contact, phone_for(user, contact.mobile)) for contact in dossier.contacts],
-            "address_book": [
-                (entry, entry.phone if unmasked else mask_phone(entry.phone_digits)) for entry in dossier.address_book
-            ],
+            "applicant_phone": pii.shown(user, Kind.PHONE, dossier.order.user_phone),
+            "contacts": [(contact, contact.mobile) for contact in shown.contacts],
+            "address_book": [(entry, entry.phone) for entry in shown.address_book],
             "address_book_url": reverse("admin:orders_addressbookentry_changelist")
             + f"?order__id__exact={dossier.order.pk}",
+            "push_log_url": reverse("admin:intake_pushlog_changelist")
+            + "?"
+            + urlencode({"institution__id__exact": dossier.order.institution_id, "order_no": dossier.order.order_no}),
             "can_review": can_review,
             "can_decide": can_review
             and dossier.order.review_status == ReviewStatus.IN_REVIEW
@@ -759,57 +771,38 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
 
 
 @admin.register(Device)
-class DeviceAdmin(ReadOnlyAdmin):
+class DeviceAdmin(PersonalDataAdminMixin, ReadOnlyAdmin):
     list_display = ["order", "device_id", "os_kind", "os_version", "is_root", "is_simulator"]
     list_select_related = ["order"]
 
+    def get_queryset(self, request):
+        # The unknown deviceInfo keys can be megabytes a device: read only by the device's own page.
+        return super().get_queryset(request).defer("extra")
+
 
 @admin.register(Contact)
-class ContactAdmin(ReadOnlyAdmin):
+class ContactAdmin(PersonalDataAdminMixin, ReadOnlyAdmin):
     list_display = ["order", "priority", "name", "relation", "relation_category"]
     list_select_related = ["order"]
-    exclude = ["mobile"]  # phone numbers are shown, masked or logged, on the order page only
+    list_record_kind = ExportKind.CONTACTS
 
 
 @admin.register(Employer)
-class EmployerAdmin(ReadOnlyAdmin):
+class EmployerAdmin(PersonalDataAdminMixin, ReadOnlyAdmin):
     list_display = ["order", "company_name", "province", "city"]
     list_select_related = ["order"]
 
 
 @admin.register(AddressBookEntry)
-class AddressBookEntryAdmin(ReadOnlyAdmin):
+class AddressBookEntryAdmin(PersonalDataAdminMixin, ReadOnlyAdmin):
     """The full address book of one order (linked from the order page as `?order__id__exact=N`)."""
 
-    list_display = ["order", "name", "phone_shown", "is_mobile"]
+    list_display = ["order", "name", "phone", "is_mobile"]
     list_filter = [OrderNumberFilter, "is_mobile"]
+    documented_query_parameters = ("order__id__exact",)  # the order page's link
     list_select_related = ["order"]
-    exclude = ["phone", "phone_digits"]
-    readonly_fields = ["phone_shown"]
-
-    @admin.display(description=_("phone"))
-    def phone_shown(self, entry):
-        return mask_phone(entry.phone_digits)  # the safe default; see get_list_display
-
-    def get_list_display(self, request):
-        unmasked = can_view_personal_data(request.user)
-
-        @admin.display(description=_("phone"))
-        def phone_shown(entry):
-            return entry.phone if unmasked else mask_phone(entry.phone_digits)
-
-        return [phone_shown if name == "phone_shown" else name for name in super().get_list_display(request)]
-
-    def changelist_view(self, request, extra_context=None):
-        response = super().changelist_view(request, extra_context)
-        changelist = getattr(response, "context_data", {}).get("cl")
-        if changelist is not None and can_view_personal_data(request.user):
-            order_ids = sorted({entry.order_id for entry in changelist.result_list})
-            if order_ids:
-                personal_data_access_record(
-                    user=request.user, order_ids=order_ids, context="admin:addressbookentry_changelist"
-                )
-        return response
+    exclude = ["phone_digits"]  # the phone as pushed says it all
+    list_record_kind = ExportKind.ADDRESS_BOOK
 
 
 # --- Audit rows ------------------------------------------------------------------------------
@@ -832,7 +825,7 @@ class PersonalDataAccessAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PersonalDataPurge)
-class PersonalDataPurgeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PersonalDataPurgeAdmin(ReadOnlyAdminMixin, DocumentedQueryStringAdminMixin, admin.ModelAdmin):
     """Every run of `purge_personal_data`, so an auditor can see retention is enforced."""
 
     list_display = [

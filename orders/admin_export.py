@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import ReadOnlyAdminMixin
+from config.admin import DocumentedQueryStringAdminMixin, QueryStringRefused, ReadOnlyAdminMixin
 from orders import exports
 from orders.authentication import staff_api_token_revoke
 from orders.choices import ExportKind
@@ -72,6 +72,8 @@ class CsvExportAdminMixin:
             raise PermissionDenied
         try:
             changelist = self.get_changelist_instance(request)
+        except QueryStringRefused as refused:
+            return self.query_string_refused_response(request, refused)
         except IncorrectLookupParameters:
             self.message_user(request, _("These filters are not valid; nothing was exported."), messages.ERROR)
             url = reverse(f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_changelist")
@@ -104,7 +106,7 @@ class CsvExportAdminMixin:
         )
 
 
-class ReadOnlyLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReadOnlyLogAdmin(ReadOnlyAdminMixin, DocumentedQueryStringAdminMixin, admin.ModelAdmin):
     """Log rows: administrators read them; nobody writes them from the admin."""
 
 

@@ -177,8 +177,10 @@ class Device(models.Model):
             ),
         ]
 
+    # Titles, breadcrumbs and admin log entries show __str__ to whoever opens the page, and it
+    # has no user to ask whether they may see identifiers: it names the order, nothing personal.
     def __str__(self) -> str:
-        return f"{self.device_name or self.os_type} ({self.device_id})"
+        return f"device of order {self.order_id}"
 
     def save(self, *args, **kwargs):
         # The stored masked columns follow the identifiers and address on every single-row write (the push service,
@@ -213,7 +215,7 @@ class Contact(models.Model):
         indexes = [models.Index(fields=["mobile"], name="contact_mobile_idx")]
 
     def __str__(self) -> str:
-        return f"{self.get_priority_display()}: {self.name}"
+        return f"{self.get_priority_display()} of order {self.order_id}"  # no name: see Device.__str__
 
 
 class Employer(models.Model):
@@ -268,7 +270,7 @@ class AddressBookEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name}_{self.phone}"
+        return f"address-book entry {self.pk} of order {self.order_id}"  # no name or phone: see Device.__str__
 
 
 class ReviewEvent(models.Model):

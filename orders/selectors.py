@@ -4,10 +4,12 @@ import contextlib
 import json
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, TextField
+from django.db.models.functions import Cast, Length, Substr
 
 from intake.models import PushLog
 from orders.choices import RiskSeverity
@@ -16,7 +18,10 @@ from orders.normalizers import phone_digits
 from orders.risk import SIGNAL_CODES, SIGNALS, signal_reason
 
 ADDRESS_BOOK_PREVIEW = 50
-PUSH_HISTORY_LIMIT = 20
+# Unknown deviceInfo keys listed on the order page (the first by name); a push may carry thousands.
+DEVICE_EXTRA_ROWS_LIMIT = 100
+# Characters of a push's errors (as JSON text) read for a page: a push can be refused with thousands.
+PUSH_ERRORS_PREVIEW_CHARS = 4000
 # Fewer digits than a local landline number are not worth searching the books for (`10086`
 # alone matches half the address books): such terms only match orderNo.
 MIN_PHONE_SEARCH_DIGITS = 7
@@ -92,8 +97,49 @@ class FieldRow:
 
 @dataclass(frozen=True)
 class PushHistoryItem:
+    """A push log row read for a page: its body and errors only as bounded prefixes (see `push_logs_bounded`)."""
+
     log: PushLog
-    body_pretty: str
+    body_length: int | None  # bytes; None when no body was kept
+    body_head: bytes  # at most ADMIN_PUSH_BODY_PREVIEW_BYTES
+    errors_head: str  # the errors as JSON text, at most PUSH_ERRORS_PREVIEW_CHARS
+
+    @classmethod
+    def of(cls, log: PushLog) -> "PushHistoryItem":
+        head = log.body_head
+        return cls(log, log.body_length, bytes(head) if head is not None else b"", log.errors_head or "")
+
+    @property
+    def body_complete(self) -> bool:
+        """Whether `body_head` is the whole body (it fits the preview size)."""
+        return self.body_length is not None and len(self.body_head) >= self.body_length
+
+    @property
+    def errors_complete(self) -> bool:
+        return len(self.errors_head) < PUSH_ERRORS_PREVIEW_CHARS
+
+
+def push_logs_bounded(queryset: QuerySet | None = None) -> QuerySet:
+    """Push log rows without their body and errors, with bounded prefixes of both and the body's size.
+
+    The database cuts the prefixes (SUBSTRING / LENGTH): a page never reads a
+    whole body, however large the pushes were.
+    """
+    queryset = PushLog.objects.all() if queryset is None else queryset
+    return queryset.defer("body", "errors").annotate(
+        body_length=Length("body"),
+        body_head=Substr("body", 1, settings.ADMIN_PUSH_BODY_PREVIEW_BYTES),
+        errors_head=Substr(Cast("errors", TextField()), 1, PUSH_ERRORS_PREVIEW_CHARS),
+    )
+
+
+def order_push_history(*, institution_id: int, order_no: str) -> tuple[list[PushHistoryItem], int]:
+    """The newest `ADMIN_PUSH_HISTORY_LIMIT` pushes of an orderNo (bounded), and how many there are in all."""
+    pushes = PushLog.objects.filter(institution_id=institution_id, order_no=order_no)
+    newest = push_logs_bounded(pushes).order_by("-received_at", "-id")[: settings.ADMIN_PUSH_HISTORY_LIMIT]
+    items = [PushHistoryItem.of(log) for log in newest]
+    total = len(items) if len(items) < settings.ADMIN_PUSH_HISTORY_LIMIT else pushes.count()
+    return items, total
 
 
 @dataclass(frozen=True)
@@ -156,6 +202,16 @@ class OrderDossier:
     push_history: list[PushHistoryItem]
     events: list[ReviewEvent] = field(default_factory=list)
     risk_signals: list[RiskSignalItem] = field(default_factory=list)
+    push_count: int = 0  # all pushes of the orderNo; `push_history` holds the newest few
+    device_extra_count: int = 0  # all unknown deviceInfo keys; `device_extra_rows` holds the first few
+
+    @property
+    def push_history_truncated(self) -> bool:
+        return self.push_count > len(self.push_history)
+
+    @property
+    def device_extra_truncated(self) -> bool:
+        return self.device_extra_count > len(self.device_extra_rows)
 
     @property
     def address_book_truncated(self) -> bool:
@@ -173,7 +229,7 @@ def _device_rows(device: Device | None) -> tuple[list[FieldRow], list[FieldRow]]
     ]
     extra = [
         FieldRow(key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False), key)
-        for key, value in sorted((device.extra or {}).items())
+        for key, value in sorted((device.extra or {}).items())[:DEVICE_EXTRA_ROWS_LIMIT]
     ]
     return rows, extra
 
@@ -186,9 +242,7 @@ def order_dossier(*, order_id: int, address_book_limit: int = ADDRESS_BOOK_PREVI
         return None
     device = getattr(order, "device", None)
     device_rows, device_extra_rows = _device_rows(device)
-    logs = PushLog.objects.filter(institution_id=order.institution_id, order_no=order.order_no).order_by(
-        "-received_at", "-id"
-    )[:PUSH_HISTORY_LIMIT]
+    push_history, push_count = order_push_history(institution_id=order.institution_id, order_no=order.order_no)
     return OrderDossier(
         order=order,
         device=device,
@@ -199,7 +253,9 @@ def order_dossier(*, order_id: int, address_book_limit: int = ADDRESS_BOOK_PREVI
         # The count is denormalized at push time: no COUNT over a table of tens of millions.
         address_book=list(AddressBookEntry.objects.filter(order_id=order.pk).order_by("id")[:address_book_limit]),
         address_book_count=order.address_book_count,
-        push_history=[PushHistoryItem(log, push_body_pretty(log.body_text)) for log in logs],
+        push_history=push_history,
+        push_count=push_count,
+        device_extra_count=len(device.extra or {}) if device else 0,
         events=list(
             ReviewEvent.objects.filter(order_id=order.pk)
             .select_related("actor", "from_assignee", "to_assignee")

@@ -191,7 +191,9 @@ def test_dossier_holds_everything_pushed_for_the_order():
     assert dossier.address_book_count == 60
     assert dossier.address_book_truncated
     assert len(dossier.push_history) == 1
-    assert json.loads(dossier.push_history[0].body_pretty)["orderInfo"]["orderNo"] == order.order_no
+    assert dossier.push_history[0].body_complete
+    assert json.loads(dossier.push_history[0].body_head)["orderInfo"]["orderNo"] == order.order_no
+    assert dossier.push_count == 1
 
 
 def test_dossier_push_history_is_scoped_to_the_institution_and_order_number():
