@@ -1,7 +1,11 @@
 """The `supervisor` role: a reviewer who also assigns and reassigns orders (docs/contract.md §4)."""
 
+import importlib
+
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+REVIEWER = importlib.import_module("orders.migrations.0002_roles").ROLES["reviewer"]
 
 ASSIGN = ("orders", "assign_order")
 
@@ -15,13 +19,18 @@ def create_supervisor(apps, schema_editor):
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     # A supervisor holds whatever a reviewer holds here, plus assigning; later changes to either
-    # group are the administrators' own.
-    reviewer = Group.objects.get(name="reviewer")
+    # group are the administrators' own. A database whose reviewer group was deleted (or flushed,
+    # as test databases are) gets the reviewer's rights as 0002 granted them.
+    reviewer = Group.objects.filter(name="reviewer").first()
+    if reviewer is not None:
+        granted = list(reviewer.permissions.all())
+    else:
+        granted = [
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            for app_label, codename in (dotted.split(".") for dotted in REVIEWER)
+        ]
     supervisor, _ = Group.objects.get_or_create(name="supervisor")
-    supervisor.permissions.add(
-        *reviewer.permissions.all(),
-        Permission.objects.get(content_type__app_label=ASSIGN[0], codename=ASSIGN[1]),
-    )
+    supervisor.permissions.add(*granted, Permission.objects.get(content_type__app_label=ASSIGN[0], codename=ASSIGN[1]))
 
 
 def remove_supervisor(apps, schema_editor):
