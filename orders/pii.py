@@ -237,6 +237,18 @@ _ENVELOPE_ARGS = "args"
 MAX_DOCUMENT_DEPTH = 64
 
 
+# Phone numbers written inside any other string of a body (keys the protocol does not define, such as
+# `spouseMobile` or `simPhoneNumber`, which senders add): mainland mobiles, with or without +86 and
+# separators, and landlines with their area code. Not inside a longer run of digits or letters, so
+# timestamps, IMSIs and orderNos such as `YB13800001111` are left alone.
+_PHONE_IN_TEXT_RE = re.compile(r"(?<![0-9A-Za-z])(?:(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d){8}|0\d{2,3}[ -]?\d{7,8})(?!\d)")
+
+
+def mask_phones_in_text(text: str) -> str:
+    """Every phone number written in `text` masked in place; the rest of the text unchanged."""
+    return _PHONE_IN_TEXT_RE.sub(lambda match: mask_phone(match.group(0)), text)
+
+
 def mask_name_phone(item: str) -> str:
     """An address-book string `name_phone` (split on the last `_`; no `_`: phone only), masked."""
     name, separator, phone = item.rpartition("_")
@@ -279,9 +291,10 @@ def _mask_envelope_args(value: str, depth: int):
     try:
         parsed = json.loads(value)
     except (ValueError, RecursionError):
-        return value
+        # Not JSON, so it cannot be masked by key: hidden whole (it is the pushed data, as sent).
+        return MASKED
     if not isinstance(parsed, (dict, list)):
-        return value
+        return MASKED
     return json.dumps(_mask_node(parsed, depth + 1, in_device=False), ensure_ascii=False)
 
 
@@ -290,6 +303,8 @@ def _mask_node(value, depth: int, *, in_device: bool):
         return MASKED
     if isinstance(value, list):
         return [_mask_node(item, depth + 1, in_device=in_device) for item in value]
+    if isinstance(value, str):
+        return mask_phones_in_text(value)
     if not isinstance(value, dict):
         return value
     masked = {}

@@ -272,12 +272,27 @@ def test_mask_document_channel_envelope_args():
     assert json.loads(masked["args"]) == mask_document(SAMPLE)
 
 
+def test_mask_document_hides_envelope_args_that_are_not_json():
+    # A refused channel push (a trailing comma) keeps its envelope; its `args` cannot be masked by key.
+    args = json.dumps(SAMPLE, ensure_ascii=False)[:-1] + ",}"
+    assert mask_document({"ua": "inst", "args": args, "sign": "abc"}) == {"ua": "inst", "args": "*", "sign": "abc"}
+    assert mask_document({"ua": "inst", "args": "13812345678", "sign": "abc"})["args"] == "*"
+
+
 def test_mask_document_odd_shapes():
     assert mask_document({"userPhone": ["13812345678", {"x": 13812345678}]}) == {
         "userPhone": ["138****5678", {"x": "138****5678"}]
     }
     assert mask_document({"phoneList": "张伟_13900001111"}) == {"phoneList": "张*_139****1111"}
-    assert mask_document("13812345678") == "13812345678"  # no key says what it is
+    # No key says what it is, but a phone number is one wherever it is written (issue 12: a sender's
+    # own keys, `spouseMobile` or `simPhoneNumber`, were shown in clear).
+    assert mask_document("13812345678") == "138****5678"
+    assert mask_document({"contactInfo": {"spouseMobile": "+86 135 7777 2468", "note": "call 021-65551234"}}) == {
+        "contactInfo": {"spouseMobile": "861******2468", "note": "call 021****1234"}
+    }
+    # Longer digit runs and codes are not phones: timestamps, IMSIs, orderNos.
+    kept = {"lastLoginTime": "1712041395000", "teleNum": "460111234598765", "orderNo": "YB13800001111"}
+    assert mask_document(kept) == kept
     assert mask_document(None) is None
     deep: object = {"userPhone": "13812345678"}
     for _ in range(5000):
