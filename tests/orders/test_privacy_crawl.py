@@ -111,6 +111,14 @@ C_SPARE = ("卓文君", "13356789012")
 C_BOOK = [("东方不败", "+86 131 2222 8888")]
 C_IP = "117.136.88.201"
 
+# Keys the protocol does not define are accepted (up to PUSH_MAX_UNKNOWN_KEYS an object) and kept in
+# the body: senders put more numbers there.
+A_SPOUSE_MOBILE = "+86 135 7777 2468"
+B_SIM_NUMBER = "13566668888"
+
+# A channel envelope whose `args` is not JSON (a trailing comma): refused, its body kept.
+BROKEN_PHONE = "13511223344"
+
 # The rejected push (bad loan_amount): kept in the push log only.
 R_PHONE = "13700001111"
 R_DEVICE_ID = "REJ-DEV-77a1b2c3d4e5"
@@ -149,6 +157,9 @@ SECRETS = [
     *(Secret(f"C book name {name}", (name,), frozenset({ORDER_C})) for name, _ in C_BOOK),
     *(Secret(f"C book phone {phone}", phone_forms(phone), frozenset({ORDER_C})) for _, phone in C_BOOK),
     Secret("C ip", (C_IP,), frozenset({ORDER_C})),
+    Secret("A spouse mobile (unknown key)", phone_forms(A_SPOUSE_MOBILE), frozenset({ORDER_A})),
+    Secret("B SIM number (unknown deviceInfo key)", phone_forms(B_SIM_NUMBER), frozenset({ORDER_B})),
+    Secret("broken envelope phone", phone_forms(BROKEN_PHONE), frozenset({""})),
     Secret("R applicant", phone_forms(R_PHONE), frozenset({""})),
     Secret("R deviceId", (R_DEVICE_ID,), frozenset({""})),
     Secret("R contact name", (R_CONTACT[0],), frozenset({""})),
@@ -175,6 +186,7 @@ def payload_a() -> dict:
         "中国联通客服_10010",
     ]
     document["userAdditional"]["workOfficeInfo"].update(telNo=A_EMPLOYER_TEL, address=A_EMPLOYER_STREET)
+    document["userAdditional"]["contactInfo"]["spouseMobile"] = A_SPOUSE_MOBILE
     return document
 
 
@@ -187,6 +199,7 @@ def payload_b() -> dict:
         gpsLongitude=B_GPS[0],
         gpsLatitude=B_GPS[1],
         gpsAddress=f"广东省深圳市南山区{B_GPS_STREET}",
+        simPhoneNumber=B_SIM_NUMBER,
     )
     document["userAdditional"]["contactInfo"].update(
         name=B_CONTACT[0], mobile=B_CONTACT[1], nameSpare=B_SPARE[0], mobileSpare=B_SPARE[1]
@@ -209,6 +222,7 @@ def payload_c() -> dict:
     )
     document["userAdditional"]["addressBook"]["phoneList"] = [f"{C_BOOK[0][0]}_{C_BOOK[0][1]}"]
     del document["userAdditional"]["workOfficeInfo"]
+    del document["userAdditional"]["contactInfo"]["spouseMobile"]
     return document
 
 
@@ -221,9 +235,9 @@ def payload_rejected() -> dict:
     return document
 
 
-def channel_body(institution, document: dict) -> bytes:
+def channel_body(institution, document: dict | str) -> bytes:
     """A form-encoded envelope signed as the protocol says: md5(signKey + args + signKey), signKey = ua+key+ua."""
-    args = json.dumps(document, ensure_ascii=False)
+    args = document if isinstance(document, str) else json.dumps(document, ensure_ascii=False)
     sign_key = institution.code + institution.channel_key_plain + institution.code
     sign = hashlib.md5((sign_key + args + sign_key).encode()).hexdigest()
     return urlencode({"ua": institution.code, "args": args, "sign": sign}).encode()
@@ -486,13 +500,18 @@ def pushed(roles, monkeypatch):
     )
     assert channel.status_code == 200
     assert channel.json()["status"] == 1, channel.content
+    broken = json.dumps(payload_b(), ensure_ascii=False).replace(B_PHONE, BROKEN_PHONE)[:-1] + ",}"
+    refused = door.post(
+        CHANNEL_URL, data=channel_body(institution, broken), content_type="application/x-www-form-urlencoded"
+    )
+    assert refused.json()["status"] == 0
     rejected = rest(payload_rejected())
     assert rejected.status_code == 400
     assert "loan_amount" in rejected.content.decode()
     duplicate = rest(payload_a())
     assert duplicate.status_code == 200
     assert duplicate.json()["status"] == "duplicate"
-    assert PushLog.objects.count() == 5
+    assert PushLog.objects.count() == 6
 
     monkeypatch.setenv("STAFF_USER_PASSWORD", PASSWORD)
     for username, role in [("ana", "analyst"), ("rev", "reviewer"), ("both", "reviewer")]:
