@@ -166,6 +166,7 @@ SECRETS = [
     Secret("R contact mobile", phone_forms(R_CONTACT[1]), frozenset({""})),
 ]
 # Full numbers searched in every changelist (`?q=`): the applicants', a contact's, a book entry's.
+PERSONAL_FIELD_NAMES = ["user_phone", "mobile", "name", "phone", "phone_digits", "tel_no", "device_id", "ip"]
 SEARCHED_PHONES = [phone_forms(A_PHONE)[0], "13800135791", "13902468135", "13612345670", B_PHONE, C_PHONE]
 
 
@@ -390,8 +391,8 @@ def canonical(url: str) -> str:
     return parts.path + (f"?{urlencode(query)}" if query else "")
 
 
-def login(username: str) -> Client:
-    client = Client()
+def login(username: str, language: str) -> Client:
+    client = Client(headers={"accept-language": language})
     response = client.post("/admin/login/?next=/admin/", {"username": username, "password": PASSWORD})
     assert response.status_code == 302, f"{username} could not log in"
     return client
@@ -411,6 +412,9 @@ def explicit_requests(crawl: Crawl) -> None:
         crawl.request(changelist)
         for phone in SEARCHED_PHONES:
             crawl.request(f"{changelist}?{urlencode({'q': phone})}")
+        # The popup picker writes each row's `_to_field` value into its links: only keys may be asked for.
+        for name in PERSONAL_FIELD_NAMES:
+            crawl.request(f"{changelist}?{urlencode({'_popup': 1, '_to_field': name})}")
     crawl.request(f"/admin/orders/addressbookentry/?order__id__exact={min(crawl.orders)}")
     for model, prefix in [
         (Order, "/admin/orders/order/"),
@@ -426,6 +430,7 @@ def explicit_requests(crawl: Crawl) -> None:
         for suffix in ("change/", "history/", "body/", "body/unmasked/", "body/download/"):
             crawl.request(f"/admin/intake/pushlog/{pk}/{suffix}")
     crawl.request("/api/v1/orders/?page_size=500")
+    crawl.request("/api/v1/orders/?format=api")
     crawl.request(f"/api/v1/orders/?{urlencode({'user_phone': A_PHONE})}")
     for pk in crawl.orders:
         crawl.request(f"/api/v1/orders/{pk}/")
@@ -445,9 +450,9 @@ def explicit_requests(crawl: Crawl) -> None:
     )
 
 
-def crawl_as(username: str, orders: dict[int, str]) -> Crawl:
+def crawl_as(username: str, orders: dict[int, str], *, language: str = "en") -> Crawl:
     user = get_user_model().objects.get(username=username)
-    crawl = Crawl(user=user, client=login(username), orders=orders)
+    crawl = Crawl(user=user, client=login(username, language), orders=orders)
     explicit_requests(crawl)
     crawled = crawl.crawl(["/admin/"])
     assert crawled > 30, f"the crawl of {username} found only {crawled} pages"
@@ -534,7 +539,8 @@ def test_pushes_carry_what_the_crawl_looks_for(pushed):
 
 
 def test_an_analyst_sees_nothing_in_clear_anywhere(pushed):
-    crawl = crawl_as("ana", pushed)
+    # In Chinese: the risk reasons and headers are written in the reader's language.
+    crawl = crawl_as("ana", pushed, language="zh-hans")
 
     leaks = [(seen.url, seen.status, [secret.label for secret in seen.secrets]) for seen in crawl.seen if seen.secrets]
     assert leaks == [], "\n".join(map(str, leaks))
