@@ -2,6 +2,7 @@
 
 import json
 
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
@@ -28,7 +29,9 @@ _EXAMPLE = json.loads((settings.BASE_DIR / "docs" / "samples" / "push-ios-office
 def request_context(request, door: str) -> services.PushContext:
     return services.PushContext(
         door=door,
-        remote_addr=request.META.get("REMOTE_ADDR") or None,
+        # The client as the admin lockout sees it: REMOTE_ADDR, or behind a trusted proxy
+        # (DJANGO_SECURE_PROXY_SSL_HEADER) the address it forwarded, so refusal limits are per caller.
+        remote_addr=get_client_ip_address(request) or None,
         request_id=request.META.get("HTTP_X_REQUEST_ID", "")[:64],
     )
 
