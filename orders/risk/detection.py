@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # What relates two orders, as stored in a reason's facts: `["phone", number]` or `[identifier, value]`
-# with an identifier name of DEVICE_IDENTIFIERS. A reason keeps at most this many.
+# with an identifier name of `orders.pii.DEVICE_IDENTIFIERS`. A reason keeps at most this many.
 VIA_LIMIT = 10
 PHONE = "phone"
 

@@ -15,14 +15,9 @@ if TYPE_CHECKING:
     from intake.serializers import ValidatedPush
     from orders.risk.config import RiskConfig
 
-# Device identifiers compared across orders, with the names the protocol uses for them.
-DEVICE_IDENTIFIERS = {
-    "device_id": "deviceId",
-    "imei": "imei",
-    "android_id": "androidId",
-    "idfa": "idfa",
-    "idfv": "idfv",
-}
+# The device identifiers (of `orders.pii.DEVICE_IDENTIFIERS`) compared across orders: those with a
+# partial index on Device, in the order a reason names them.
+COMPARED_IDENTIFIERS = ("device_id", "imei", "android_id", "idfa", "idfv")
 
 
 @dataclass(frozen=True)
@@ -71,7 +66,7 @@ def _identifiers(device: dict | Device | None, config: RiskConfig) -> dict[str, 
     if device is None:
         return {}
     get = device.get if isinstance(device, dict) else lambda name: getattr(device, name)
-    values = {name: (get(name) or "") for name in DEVICE_IDENTIFIERS}
+    values = {name: (get(name) or "") for name in COMPARED_IDENTIFIERS}
     return {name: value for name, value in values.items() if config.identifier_is_meaningful(value)}
 
 

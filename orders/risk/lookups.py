@@ -37,7 +37,7 @@ def _lookup_sql(shape: tuple[tuple[str, ...], int, int]) -> str:
     and SQLite both accept, so both give the same capped answer. Every part
     goes through an index on a normalized number or identifier and excludes the
     order itself and the orders of the same applicant phone. Identifier column
-    names come from DEVICE_IDENTIFIERS, never from input.
+    names come from COMPARED_IDENTIFIERS, never from input.
     """
     if shape not in _LOOKUP_SQL_CACHE:
         identifiers, phone_count, contact_count = shape

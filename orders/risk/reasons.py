@@ -10,9 +10,8 @@ from django.utils.translation import get_language, gettext, ngettext
 
 from orders.choices import ContactPriority
 from orders.models import RiskSignal
-from orders.pii import Kind, mask, shown
+from orders.pii import DEVICE_IDENTIFIERS, Kind, mask, shown
 from orders.risk.detection import PHONE
-from orders.risk.facts import DEVICE_IDENTIFIERS
 
 logger = logging.getLogger(__name__)
 
