@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from orders.choices import RiskSeverity
 from orders.risk.registry import SIGNALS
 
+# Every key of `settings.RISK_SIGNALS`, with its value when the settings leave it out.
 DEFAULTS = {
     "SEVERITY": {
         "shared_device": RiskSeverity.HIGH,
@@ -25,6 +26,7 @@ DEFAULTS = {
     "DISABLED": (),
     "THIN_ADDRESS_BOOK_MIN_ENTRIES": 10,
     "THIN_ADDRESS_BOOK_MIN_MOBILE_SHARE": 0.5,
+    # Most orders one signal links to (and so the most reverse links one push writes).
     "LINKED_ORDERS_LIMIT": 100,
     # Placeholders that many devices report (iOS with ad tracking limited, a known
     # Android bug): matching on them would link strangers. All-zero values are ignored too.
