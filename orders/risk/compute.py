@@ -15,7 +15,7 @@ from django.utils import timezone
 from orders.models import Order, RiskSignal
 from orders.risk.config import RiskConfig
 from orders.risk.detection import VIA_LIMIT, Detection
-from orders.risk.facts import OrderFacts, _facts_from_database
+from orders.risk.facts import OrderFacts, facts_from_database
 from orders.risk.lookups import Lookups
 from orders.risk.registry import SIGNALS
 
@@ -111,7 +111,7 @@ def risk_signals_recompute(
 
 
 def _with_facts(queryset: QuerySet[Order]) -> QuerySet[Order]:
-    """Orders fetched with what `_facts_from_database` reads of them."""
+    """Orders fetched with what `facts_from_database` reads of them."""
     return queryset.select_related("device").prefetch_related("contacts")
 
 
@@ -121,7 +121,7 @@ def _recompute_stored(orders: list[Order], config: RiskConfig) -> list[RiskSigna
     The caller's transaction holds the writers' lock (`_serialize_signal_writers`)
     since before it read the orders, so their `risk_pending` is current.
     """
-    findings = [finding for facts in _facts_from_database(orders, config) for finding in _detect(facts, config)]
+    findings = [finding for facts in facts_from_database(orders, config) for finding in _detect(facts, config)]
     signals = _write(findings, order_ids={order.pk for order in orders}, config=config)
     pending = [order.pk for order in orders if order.risk_pending]
     if pending:

@@ -25,13 +25,14 @@ class Detection:
         return tuple(sorted(self.links))
 
 
-def _links(pairs: Iterable[tuple[int, tuple[str, str]]]) -> dict[int, frozenset[tuple[str, str]]]:
+def grouped_links(pairs: Iterable[tuple[int, tuple[str, str]]]) -> dict[int, frozenset[tuple[str, str]]]:
+    """The links of a detection: `(order id, (kind, value))` pairs grouped by order."""
     grouped = defaultdict(set)
     for order_id, via in pairs:
         grouped[order_id].add(via)
     return {order_id: frozenset(vias) for order_id, vias in grouped.items()}
 
 
-def _via(links: dict[int, frozenset[tuple[str, str]]]) -> list[list[str]]:
+def via_facts(links: dict[int, frozenset[tuple[str, str]]]) -> list[list[str]]:
     """Everything that relates the linked orders, for the reason's facts (sorted, capped)."""
     return [list(via) for via in sorted({via for vias in links.values() for via in vias})[:VIA_LIMIT]]

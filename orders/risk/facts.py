@@ -70,7 +70,7 @@ def _identifiers(device: dict | Device | None, config: RiskConfig) -> dict[str, 
     return {name: value for name, value in values.items() if config.identifier_is_meaningful(value)}
 
 
-def _facts_from_database(orders: Sequence[Order], config: RiskConfig) -> list[OrderFacts]:
+def facts_from_database(orders: Sequence[Order], config: RiskConfig) -> list[OrderFacts]:
     """Facts of stored orders (fetched with `device` and `contacts`), in two queries per batch."""
     order_ids = [order.pk for order in orders]
     book_stats = {

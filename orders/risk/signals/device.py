@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from orders.risk.detection import Detection, _links, _via
+from orders.risk.detection import Detection, grouped_links, via_facts
 
 if TYPE_CHECKING:
     from orders.risk.config import RiskConfig
@@ -16,7 +16,7 @@ def shared_device(facts: OrderFacts, lookups: Lookups, config: RiskConfig) -> De
     matches = lookups.device_matches
     if not matches:
         return None
-    links = _links(
+    links = grouped_links(
         (order_id, (name, facts.device_identifiers[name])) for order_id, _, names in matches for name in names
     )
     matched = {name for _, _, names in matches for name in names}
@@ -26,7 +26,7 @@ def shared_device(facts: OrderFacts, lookups: Lookups, config: RiskConfig) -> De
                 [name, facts.device_identifiers[name]] for name in facts.device_identifiers if name in matched
             ],
             "applicants": len({phone for _, phone, _ in matches}),
-            "via": _via(links),
+            "via": via_facts(links),
         },
         links,
     )

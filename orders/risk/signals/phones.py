@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from orders.risk.detection import PHONE, VIA_LIMIT, Detection, _links, _via
+from orders.risk.detection import PHONE, VIA_LIMIT, Detection, grouped_links, via_facts
 
 if TYPE_CHECKING:
     from orders.risk.config import RiskConfig
@@ -19,7 +19,7 @@ def phone_in_other_contacts(facts: OrderFacts, lookups: Lookups, config: RiskCon
     applicants = lookups.applicant_links
     if not (as_contact or in_books or applicants):
         return None
-    links = _links(
+    links = grouped_links(
         [(link.order_id, (PHONE, facts.user_phone)) for link in (*as_contact, *in_books)]
         + [(link.order_id, (PHONE, link.phone)) for link in applicants]
     )
@@ -31,7 +31,7 @@ def phone_in_other_contacts(facts: OrderFacts, lookups: Lookups, config: RiskCon
             "in_books": len(in_books),
             "applicants": len(applicant_phones),
             "applicant_phones": applicant_phones[:VIA_LIMIT],
-            "via": _via(links),
+            "via": via_facts(links),
         },
         links,
     )
@@ -44,13 +44,13 @@ def shared_emergency_contact(facts: OrderFacts, lookups: Lookups, config: RiskCo
             shared[link.phone].append(link)
     if not shared:
         return None
-    links = _links((link.order_id, (PHONE, phone)) for phone, found in shared.items() for link in found)
+    links = grouped_links((link.order_id, (PHONE, phone)) for phone, found in shared.items() for link in found)
     return Detection(
         {
             "contacts": [
                 [phone, len({link.other_applicant for link in found})] for phone, found in sorted(shared.items())
             ],
-            "via": _via(links),
+            "via": via_facts(links),
         },
         links,
     )
