@@ -15,6 +15,7 @@ from intake.models import PushLog
 from orders.choices import RiskSeverity
 from orders.models import AddressBookEntry, Contact, Device, Employer, Order, ReviewEvent, RiskSignal
 from orders.normalizers import phone_digits
+from orders.permissions import APP_LABEL, REVIEW_ORDER_CODENAME
 from orders.risk import SIGNAL_CODES, SIGNALS, signal_reason
 
 ADDRESS_BOOK_PREVIEW = 50
@@ -53,7 +54,7 @@ def order_search(queryset: QuerySet, term: str) -> QuerySet:
 
 def reviewer_queryset() -> QuerySet:
     """Active staff who may review (through a group, directly, or as superusers): whom orders can be assigned to."""
-    permission = Permission.objects.filter(content_type__app_label="orders", codename="review_order")
+    permission = Permission.objects.filter(content_type__app_label=APP_LABEL, codename=REVIEW_ORDER_CODENAME)
     return (
         get_user_model()
         .objects.filter(is_active=True, is_staff=True)
