@@ -39,7 +39,7 @@ from django.utils import timezone
 from psycopg import ClientCursor
 from psycopg.types.datetime import TimestamptzLoader
 
-from orders import queries
+from orders import selectors
 from orders.choices import ExportKind
 from orders.models import ExportLog, Order
 from orders.pii import (
@@ -294,9 +294,11 @@ def header_row(columns: Sequence[Column], language: str = "en") -> list[str]:
 
 
 SPECS = {
-    ExportKind.ORDERS: ExportSpec(ExportKind.ORDERS, ORDER_COLUMNS, queries.orders_for_export),
-    ExportKind.CONTACTS: ExportSpec(ExportKind.CONTACTS, CONTACT_COLUMNS, queries.contacts_of),
-    ExportKind.ADDRESS_BOOK: ExportSpec(ExportKind.ADDRESS_BOOK, ADDRESS_BOOK_COLUMNS, queries.address_book_of),
+    ExportKind.ORDERS: ExportSpec(ExportKind.ORDERS, ORDER_COLUMNS, selectors.order_export_rows),
+    ExportKind.CONTACTS: ExportSpec(ExportKind.CONTACTS, CONTACT_COLUMNS, selectors.contact_export_rows),
+    ExportKind.ADDRESS_BOOK: ExportSpec(
+        ExportKind.ADDRESS_BOOK, ADDRESS_BOOK_COLUMNS, selectors.address_book_export_rows
+    ),
 }
 
 
