@@ -17,6 +17,7 @@ from intake.models import Institution, PushLog
 from orders import admin_privacy, pii
 from orders.admin import OrderNumberFilter
 from orders.models import Order
+from orders.permissions import VIEW_ORDER
 from orders.selectors import PushHistoryItem, push_logs_bounded
 
 
@@ -175,7 +176,7 @@ class PushLogAdmin(ReadOnlyAdminMixin, DocumentedQueryStringAdminMixin, admin.Mo
         log = get_object_or_404(PushLog, pk=object_id if str(object_id).isdigit() else None)
         if self.has_view_permission(request):
             return log
-        if request.user.has_perm("orders.view_order") and _orders_of(log):
+        if request.user.has_perm(VIEW_ORDER) and _orders_of(log):
             return log  # the order page shows this push to whoever may open the order
         raise PermissionDenied
 

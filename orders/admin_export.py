@@ -22,8 +22,9 @@ from orders import exports
 from orders.authentication import staff_api_token_revoke
 from orders.choices import ExportKind
 from orders.models import ExportLog, Order, StaffApiToken
+from orders.permissions import DELETE_STAFF_API_TOKEN, EXPORT_ORDER, VIEW_ORDER
 
-EXPORT_PERMISSIONS = ("orders.view_order", "orders.export_order")
+EXPORT_PERMISSIONS = (VIEW_ORDER, EXPORT_ORDER)
 
 
 class CsvExportAdminMixin:
@@ -137,4 +138,4 @@ class StaffApiTokenAdmin(ReadOnlyLogAdmin):
         self.message_user(request, _("%(count)d token(s) revoked.") % {"count": count}, messages.SUCCESS)
 
     def has_revoke_permission(self, request) -> bool:
-        return request.user.has_perm("orders.delete_staffapitoken")
+        return request.user.has_perm(DELETE_STAFF_API_TOKEN)

@@ -24,6 +24,7 @@ from orders.api_serializers import OrderDetailSerializer, OrderListSerializer
 from orders.authentication import StaffTokenAuthentication
 from orders.choices import ExportKind
 from orders.filters import OrderFilterSet
+from orders.permissions import EXPORT_ORDER, VIEW_ORDER
 from orders.pii import (
     can_list_personal_data,
     can_view_personal_data,
@@ -31,8 +32,6 @@ from orders.pii import (
     unmasked_list_record,
 )
 
-VIEW_ORDER = "orders.view_order"
-EXPORT_ORDER = "orders.export_order"
 _BOOLEAN_PARAM = {"1": True, "true": True, "0": False, "false": False}
 
 

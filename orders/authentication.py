@@ -1,52 +1,24 @@
-"""Staff personal API tokens: issuing and revoking them, and `Authorization: Bearer <id>.<secret>` for staff reads."""
+"""`Authorization: Bearer <id>.<secret>` for staff reads: a staff user's personal API token.
 
-import secrets
-from dataclasses import dataclass
-from datetime import datetime
+Issuing and revoking tokens are services (`orders.services.staff_tokens`), re-exported here for their callers.
+"""
 
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 
-from intake import crypto
 from intake.authentication import BearerTokenAuthentication
 from orders.models import StaffApiToken
+from orders.services.staff_tokens import IssuedStaffToken, staff_api_token_create, staff_api_token_revoke
 
-# Staff token ids carry a prefix so that a token pasted in the wrong place is recognisable in logs.
-TOKEN_ID_PREFIX = "st"
-
-
-@dataclass(frozen=True)
-class IssuedStaffToken:
-    """The stored token and its secret form, shown to its owner once."""
-
-    token: StaffApiToken
-    plaintext: str
-
-
-@transaction.atomic
-def staff_api_token_create(*, user, name: str, expires_at: datetime | None = None) -> IssuedStaffToken:
-    """Issue a personal token for a staff user; only its hash is kept."""
-    if not (user.is_active and user.is_staff):
-        raise ValueError("Only active staff users can hold an API token.")
-    secret = crypto.new_secret()
-    token = StaffApiToken(
-        user=user,
-        name=name,
-        token_id=f"{TOKEN_ID_PREFIX}{secrets.token_hex(6)}",
-        token_hash=crypto.token_hash(secret),
-        expires_at=expires_at,
-    )
-    token.full_clean()
-    token.save()
-    return IssuedStaffToken(token=token, plaintext=f"{token.token_id}.{secret}")
-
-
-def staff_api_token_revoke(*, tokens) -> int:
-    """Revoke tokens at once (a queryset); returns how many were still live."""
-    return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+__all__ = [
+    "IssuedStaffToken",
+    "StaffTokenAuthentication",
+    "StaffTokenScheme",
+    "staff_api_token_create",
+    "staff_api_token_revoke",
+]
 
 
 class StaffTokenAuthentication(BearerTokenAuthentication):

@@ -23,6 +23,7 @@ from orders.choices import (
     RiskSeverity,
 )
 from orders.normalizers import MAX_LOAN_AMOUNT_FEN
+from orders.permissions import ORDER_PERMISSIONS
 
 
 class Order(models.Model):
@@ -89,12 +90,7 @@ class Order(models.Model):
             # Holds only the few orders whose signals are still to be written, so the sweep finds them at once.
             models.Index(fields=["id"], condition=Q(risk_pending=True), name="order_risk_pending_idx"),
         ]
-        permissions = [
-            ("view_personal_data", _("Can see personal data unmasked")),
-            ("review_order", _("Can claim and decide orders")),
-            ("assign_order", _("Can assign orders to reviewers")),
-            ("export_order", _("Can export orders as CSV")),
-        ]
+        permissions = ORDER_PERMISSIONS
 
     def __str__(self) -> str:
         return self.order_no

@@ -37,9 +37,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from orders.models import ExportLog, PersonalDataAccess
-
-VIEW_PERSONAL_DATA = "orders.view_personal_data"
-EXPORT_ORDERS = "orders.export_order"
+from orders.permissions import EXPORT_ORDER, VIEW_PERSONAL_DATA
 
 # Characters a phone number is written with that carry no digit: dropped before masking, so
 # `+86 139-0000-2222` and `8613900002222` mask alike. Anything else counts as a digit (and is
@@ -57,7 +55,7 @@ def can_view_personal_data(user) -> bool:
 def can_list_personal_data(user) -> bool:
     """Unmasked personal data in lists (API pages, admin changelists, CSVs): a bulk read is an
     export, so it needs the export permission as well as the personal-data one."""
-    return can_view_personal_data(user) and user.has_perm(EXPORT_ORDERS)
+    return can_view_personal_data(user) and user.has_perm(EXPORT_ORDER)
 
 
 # --- Masking functions (CONTRACT-level table in the README) -------------------------------------

@@ -1,4 +1,4 @@
-"""State changes of the orders domain: writing an accepted push, and the review of an order."""
+"""The review of an order: claiming, deciding, noting and assigning it, each with its audit event."""
 
 from dataclasses import dataclass
 
@@ -7,91 +7,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from intake.models import Institution
-from intake.serializers import ValidatedPush
 from orders.choices import ReviewEventKind, ReviewStatus, RiskSeverity
-from orders.models import AddressBookEntry, Contact, Device, Employer, Order, ReviewEvent, RiskSignal
-from orders.pii import STORED_MASK_FIELDS, STORED_MASK_SOURCES, device_stored_masks
+from orders.models import Order, ReviewEvent, RiskSignal
+from orders.permissions import ASSIGN_ORDER, REVIEW_ORDER
 
-_ADDRESS_BOOK_COLUMNS = ("order_id", "name", "phone", "phone_digits", "is_mobile")
-
-
-@transaction.atomic(savepoint=False)
-def order_create_from_push(*, institution: Institution, door: str, push: ValidatedPush, payload_sha256: str) -> Order:
-    """Write every row of an accepted push; the caller's transaction makes it all-or-nothing.
-
-    The order row goes first so that the (institution, order_no) unique
-    constraint decides a race before any other work is done; the loser gets an
-    IntegrityError and the caller answers duplicate or conflict.
-    """
-    order = Order.objects.create(
-        institution=institution,
-        door=door,
-        payload_sha256=payload_sha256,
-        address_book_count=len(push.address_book),
-        # Until orders.risk.risk_signals_after_push has run, once the push is answered.
-        risk_pending=True,
-        **push.order,
-    )
-    Device.objects.create(order=order, **push.device)  # Device.save adds the stored pseudonyms
-    Contact.objects.bulk_create([Contact(order=order, **contact) for contact in push.contacts])
-    if push.employer:
-        Employer.objects.create(order=order, **push.employer)
-    address_book_write(order_id=order.pk, entries=push.address_book)
-    return order
-
-
-def device_stored_masks_recompute(*, model=Device, batch_size: int = 2000, progress=None) -> int:
-    """Rewrite every device's stored masked columns (pseudonyms under the current PII_PSEUDONYM_KEY), a batch per
-    transaction (keyset on the primary key, one bulk UPDATE per batch); returns the count.
-
-    `model` lets the migration that adds the columns pass its historical model."""
-    done, last_pk = 0, 0
-    while True:
-        with transaction.atomic():
-            rows = model.objects.filter(pk__gt=last_pk).order_by("pk").only("pk", *STORED_MASK_SOURCES)
-            batch = list(rows[:batch_size])
-            if not batch:
-                return done
-            for device in batch:
-                for name, value in device_stored_masks(device).items():
-                    setattr(device, name, value)
-            model.objects.bulk_update(batch, STORED_MASK_FIELDS)
-        done += len(batch)
-        last_pk = batch[-1].pk
-        if progress:
-            progress(done)
-
-
-def address_book_write(*, order_id: int, entries) -> None:
-    """Insert validated entries in one statement: COPY on PostgreSQL, executemany elsewhere.
-
-    COPY costs about a third of `bulk_create` for a thousand rows (docs/performance.md);
-    executemany keeps SQLite to one statement instead of a batch per 999 parameters.
-    """
-    if not entries:
-        return
-    table = connection.ops.quote_name(AddressBookEntry._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(column) for column in _ADDRESS_BOOK_COLUMNS)
-    rows = ((order_id, entry.name, entry.phone, entry.phone_digits, entry.is_mobile) for entry in entries)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            placeholders = ", ".join(["%s"] * len(_ADDRESS_BOOK_COLUMNS))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", list(rows))
-
-
-# --- Review -------------------------------------------------------------------------------
-#
 # Every change to an order's review goes through one of these functions: each locks
 # the order row, checks the rule, updates the order and writes its ReviewEvent in
 # the same transaction, so the audit trail can never disagree with the order.
-
-REVIEW_PERMISSION = "orders.review_order"
-ASSIGN_PERMISSION = "orders.assign_order"
 
 # A decision closes the review; needs_info waits for the applicant and can be taken up again.
 FINAL_STATUSES = frozenset({ReviewStatus.APPROVED, ReviewStatus.REJECTED})
@@ -170,7 +92,7 @@ def _claim(order: Order, reviewer) -> Order:
 @transaction.atomic
 def order_claim(*, order_id: int, reviewer) -> Order:
     """Take an order for review: pending (or needs-information) and held by nobody else."""
-    _require_permission(reviewer, REVIEW_PERMISSION)
+    _require_permission(reviewer, REVIEW_ORDER)
     return _claim(_locked_order(order_id), reviewer)
 
 
@@ -183,7 +105,7 @@ def order_claim_next(*, reviewer) -> Order | None:
     instead of waiting for it (and then finding it taken). SQLite serialises
     writers, so a plain lock is enough there.
     """
-    _require_permission(reviewer, REVIEW_PERMISSION)
+    _require_permission(reviewer, REVIEW_ORDER)
     skip_locked = connection.features.has_select_for_update_skip_locked
     order = (
         Order.objects.select_for_update(skip_locked=skip_locked)
@@ -202,7 +124,7 @@ def order_decide(*, order_id: int, reviewer, status: str, reason: str = "", conf
     still being computed cannot be approved yet (nobody has seen them), and one
     carrying a high-severity signal only with `confirm_high_risk`.
     """
-    _require_permission(reviewer, REVIEW_PERMISSION)
+    _require_permission(reviewer, REVIEW_ORDER)
     reason = (reason or "").strip()
     if status not in DECISION_STATUSES:
         raise ReviewError(_("Choose approved, rejected or needs more information."), field="status")
@@ -246,7 +168,7 @@ def _check_approvable(order: Order, *, confirm_high_risk: bool) -> None:
 @transaction.atomic
 def order_add_note(*, order_id: int, author, text: str) -> ReviewEvent:
     """Add a note to the order's review trail; the status and the reviewer stay as they are."""
-    _require_permission(author, REVIEW_PERMISSION)
+    _require_permission(author, REVIEW_ORDER)
     text = (text or "").strip()
     if not text:
         raise ReviewError(_("A note cannot be empty."))
@@ -267,8 +189,8 @@ def order_add_note(*, order_id: int, author, text: str) -> ReviewEvent:
 @transaction.atomic
 def order_assign(*, order_ids, assignee, actor, reason: str = "") -> AssignResult:
     """A supervisor hands orders to a reviewer; decided orders are left alone and counted as skipped."""
-    _require_permission(actor, ASSIGN_PERMISSION)
-    if not (assignee.is_active and assignee.is_staff and assignee.has_perm(REVIEW_PERMISSION)):
+    _require_permission(actor, ASSIGN_ORDER)
+    if not (assignee.is_active and assignee.is_staff and assignee.has_perm(REVIEW_ORDER)):
         raise ReviewError(_("Orders can only be assigned to an active reviewer."))
     # Locking in primary-key order keeps two supervisors' overlapping selections from deadlocking.
     orders = list(Order.objects.select_for_update().filter(pk__in=list(order_ids)).order_by("pk"))
