@@ -98,6 +98,21 @@ def test_every_repository_path_a_document_cites_exists(document):
     assert missing == []
 
 
+# A path of the code in backticks: `intake/doors/rest.py`, `orders/risk/`; not a pattern (`<name>`, `*`).
+CODE_PATH = re.compile(r"`((?:intake|orders|config|tests|templates|locale)/[\w./-]*)`")
+
+
+@pytest.mark.parametrize("document", ["README.md", "CONTRIBUTING.md"])
+def test_every_code_path_the_layout_and_the_contributor_map_name_exists(document):
+    # When a module moves, the map that sends contributors to it must move too.
+    cited = CODE_PATH.findall((ROOT / document).read_text("utf-8"))
+    assert len(cited) > 5
+
+    missing = sorted({path for path in cited if not (ROOT / path).exists()})
+
+    assert missing == []
+
+
 def test_the_samples_are_the_repositorys_own():
     assert SAMPLES_DIR.resolve().is_relative_to(ROOT)
     names = sorted(path.name for path in SAMPLES_DIR.glob("*.json"))
