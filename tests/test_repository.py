@@ -81,7 +81,9 @@ def test_the_check_sees_a_path_climbing_out():
     assert not OUTSIDE.search("see docs/contract.md §4")
 
 
-@pytest.mark.parametrize("document", ["README.md", "docs/contract.md", "docs/integration.md", "docs/performance.md"])
+@pytest.mark.parametrize(
+    "document", ["README.md", "CONTRIBUTING.md", "docs/contract.md", "docs/integration.md", "docs/performance.md"]
+)
 def test_every_repository_path_a_document_cites_exists(document):
     text = (ROOT / document).read_text("utf-8")
     # Markdown links relative to the document, and `docs/...` paths in backticks relative to the root.
