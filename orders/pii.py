@@ -99,6 +99,21 @@ def pseudonym(value: str) -> str:
     return hmac.new(pseudonym_key(), str(value).encode(), hashlib.sha256).hexdigest()[:16]
 
 
+# The device's identifiers (Device fields) with the names the push protocol gives them, defined
+# here once: masked as DEVICE_ID, cleared by the retention purge (`orders.retention`), and, for the
+# indexed ones, compared across orders by the risk signals (`orders.risk.facts.COMPARED_IDENTIFIERS`).
+DEVICE_IDENTIFIERS: dict[str, str] = {
+    "device_id": "deviceId",
+    "imei": "imei",
+    "android_id": "androidId",
+    "idfa": "idfa",
+    "idfv": "idfv",
+    "imsi": "imsi",
+    "udid": "udid",
+    "uuid": "uuid",
+    "mac": "mac",
+}
+
 # Masked forms stored on the device row for the CSV export, which then only selects them: the
 # pseudonyms of the identifiers it carries (`<name>_pseudonym`, an HMAC each) and the masked GPS
 # address (a regular expression that PostgreSQL runs at 8 µs a row).
@@ -219,10 +234,8 @@ KEY_KINDS: dict[str, Kind] = {
         Kind.PHONE,
     ),
     **dict.fromkeys(("name", "namespare", "username", "realname", "contactname"), Kind.NAME),
-    **dict.fromkeys(
-        ("deviceid", "imei", "imsi", "androidid", "idfa", "idfv", "udid", "uuid", "mac", "oaid", "serial"),
-        Kind.DEVICE_ID,
-    ),
+    # The protocol's identifiers, and two that senders add to deviceInfo although it defines neither.
+    **dict.fromkeys((*(_key(name) for name in DEVICE_IDENTIFIERS.values()), "oaid", "serial"), Kind.DEVICE_ID),
     **dict.fromkeys(("ip", "ipaddress", "clientip"), Kind.IP),
     **dict.fromkeys(("gpslongitude", "gpslatitude", "longitude", "latitude"), Kind.GPS),
     **dict.fromkeys(("gpsaddress", "address"), Kind.ADDRESS),

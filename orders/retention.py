@@ -18,14 +18,15 @@ from django.utils import timezone
 
 from intake.models import PushLog
 from orders.models import AddressBookEntry, Device, Order, PersonalDataPurge
-from orders.pii import STORED_MASK_FIELDS
+from orders.pii import DEVICE_IDENTIFIERS, STORED_MASK_FIELDS
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
-DEVICE_IDENTIFIERS = ("device_id", "idfa", "idfv", "imei", "imsi", "android_id", "udid", "uuid", "mac", "gps_address")
+# Text columns of the device that the purge empties: its identifiers and the GPS address.
+_DEVICE_TEXTS = (*DEVICE_IDENTIFIERS, "gps_address")
 _DEVICE_CLEARED = {
-    **dict.fromkeys(DEVICE_IDENTIFIERS, ""),
+    **dict.fromkeys(_DEVICE_TEXTS, ""),
     # The stored masked forms go with their identifiers and address.
     **dict.fromkeys(STORED_MASK_FIELDS, ""),
     "gps_longitude": None,
@@ -37,7 +38,7 @@ _DEVICE_NOT_CLEARED = (
     Q(gps_longitude__isnull=False)
     | Q(gps_latitude__isnull=False)
     | ~Q(extra={})
-    | ~Q(**dict.fromkeys(DEVICE_IDENTIFIERS, ""))
+    | ~Q(**dict.fromkeys(_DEVICE_TEXTS, ""))
 )
 
 

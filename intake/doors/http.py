@@ -1,5 +1,6 @@
 """HTTP helpers both doors share: reading a push body within its limit, and the request's push context."""
 
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.utils.translation import gettext as _
@@ -12,7 +13,9 @@ def request_context(request, door: str) -> services.PushContext:
     """Who pushed through which door, for the push log."""
     return services.PushContext(
         door=door,
-        remote_addr=request.META.get("REMOTE_ADDR") or None,
+        # The client as the admin lockout sees it: REMOTE_ADDR, or behind a trusted proxy
+        # (DJANGO_SECURE_PROXY_SSL_HEADER) the address it forwarded, so refusal limits are per caller.
+        remote_addr=get_client_ip_address(request) or None,
         request_id=request.META.get("HTTP_X_REQUEST_ID", "")[:64],
     )
 
