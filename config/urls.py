@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from intake.views import healthz
+from intake.doors.rest import healthz
 
 urlpatterns = [
     path("", include("intake.urls")),

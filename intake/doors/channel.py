@@ -21,11 +21,11 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.csrf import csrf_exempt
 
 from intake import payload, services, signing
+from intake.doors.http import read_body, request_context
 from intake.errors import DatabaseUnavailable, LengthRequired, PayloadTooLarge
 from intake.models import Institution, PushOutcome
 from intake.payload import error_item
 from intake.throttling import rate_limit_consume
-from intake.views import read_body, request_context
 from orders.choices import Door
 
 logger = logging.getLogger(__name__)
