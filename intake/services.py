@@ -14,8 +14,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config import crypto
 from config.after_response import run_after_response
-from intake import crypto, payload
+from intake import payload
 from intake.models import Institution, PushLog, PushOutcome
 from intake.throttling import RefusalDecision, refusal_consume
 from orders.choices import Door

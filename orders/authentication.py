@@ -10,8 +10,8 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 
-from intake import crypto
-from intake.authentication import BearerTokenAuthentication
+from config import crypto
+from config.bearer import BearerTokenAuthentication
 from orders.models import StaffApiToken
 
 # Staff token ids carry a prefix so that a token pasted in the wrong place is recognisable in logs.
