@@ -51,7 +51,7 @@ from orders.pii import Kind, mask, shown
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from intake.serializers import ValidatedPush
+    from orders.validated_push import ValidatedPush
 
 # Device identifiers compared across orders, with the names the protocol uses for them.
 DEVICE_IDENTIFIERS = {

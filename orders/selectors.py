@@ -11,9 +11,8 @@ from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet, TextField
 from django.db.models.functions import Cast, Length, Substr
 
-from intake.models import PushLog
 from orders.choices import RiskSeverity
-from orders.models import AddressBookEntry, Contact, Device, Employer, Order, ReviewEvent, RiskSignal
+from orders.models import AddressBookEntry, Contact, Device, Employer, Order, PushLog, ReviewEvent, RiskSignal
 from orders.normalizers import phone_digits
 from orders.risk import SIGNAL_CODES, SIGNALS, signal_reason
 

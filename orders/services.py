@@ -7,11 +7,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from intake.models import Institution
-from intake.serializers import ValidatedPush
 from orders.choices import ReviewEventKind, ReviewStatus, RiskSeverity
-from orders.models import AddressBookEntry, Contact, Device, Employer, Order, ReviewEvent, RiskSignal
+from orders.models import AddressBookEntry, Contact, Device, Employer, Institution, Order, ReviewEvent, RiskSignal
 from orders.pii import STORED_MASK_FIELDS, STORED_MASK_SOURCES, device_stored_masks
+from orders.validated_push import ValidatedPush
 
 _ADDRESS_BOOK_COLUMNS = ("order_id", "name", "phone", "phone_digits", "is_mobile")
 

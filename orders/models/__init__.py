@@ -1,6 +1,7 @@
 """The orders app's models, one module per concern, re-exported here so `orders.models.X` keeps working."""
 
 from orders.models.audit import ExportLog, PersonalDataAccess, PersonalDataPurge
+from orders.models.institutions import Institution, PushLog, PushOutcome
 from orders.models.orders import AddressBookEntry, Contact, Device, Employer, Order
 from orders.models.review import ReviewEvent
 from orders.models.risk import RiskSignal
@@ -12,9 +13,12 @@ __all__ = [
     "Device",
     "Employer",
     "ExportLog",
+    "Institution",
     "Order",
     "PersonalDataAccess",
     "PersonalDataPurge",
+    "PushLog",
+    "PushOutcome",
     "ReviewEvent",
     "RiskSignal",
     "StaffApiToken",

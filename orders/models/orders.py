@@ -26,7 +26,7 @@ class Order(models.Model):
     """A loan order pushed by an institution (orderInfo), unique per institution and orderNo."""
 
     institution = models.ForeignKey(
-        "intake.Institution",
+        "orders.Institution",
         on_delete=models.PROTECT,
         related_name="orders",
         verbose_name=_("institution"),

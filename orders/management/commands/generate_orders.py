@@ -25,11 +25,10 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from intake.models import Institution
-from intake.services import institution_create
 from orders import normalizers
 from orders.choices import ContactPriority, Door, ReviewStatus
-from orders.models import AddressBookEntry, Contact, Device, Employer, Order
+from orders.institutions import institution_create
+from orders.models import AddressBookEntry, Contact, Device, Employer, Institution, Order
 from orders.pii import device_stored_masks
 
 MAX_ADDRESS_BOOK = 5_000
