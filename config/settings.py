@@ -56,7 +56,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "intake.errors.DatabaseUnavailableMiddleware",
+    "config.errors.DatabaseUnavailableMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -122,7 +122,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Auth ---------------------------------------------------------------------
 # The lockout check (django-axes) runs before the password check.
 AUTHENTICATION_BACKENDS = [
-    "intake.throttling.LoginLockoutBackend",
+    "config.lockout.LoginLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -170,7 +170,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 DRF_STANDARDIZED_ERRORS = {
-    "EXCEPTION_HANDLER_CLASS": "intake.errors.ExceptionHandler",
+    "EXCEPTION_HANDLER_CLASS": "config.errors.ExceptionHandler",
     # Unhandled errors become JSON even with DEBUG on: an integrator must never
     # receive an HTML page, in development either.
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,

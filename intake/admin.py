@@ -165,9 +165,9 @@ class PushLogAdmin(ReadOnlyAdminMixin, DocumentedQueryStringAdminMixin, admin.Mo
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("<path:object_id>/body/", view(self.body_view), name="intake_pushlog_body"),
-            path("<path:object_id>/body/unmasked/", view(self.body_unmasked_view), name="intake_pushlog_body_unmasked"),
-            path("<path:object_id>/body/download/", view(self.body_download_view), name="intake_pushlog_body_download"),
+            path("<path:object_id>/body/", view(self.body_view), name="orders_pushlog_body"),
+            path("<path:object_id>/body/unmasked/", view(self.body_unmasked_view), name="orders_pushlog_body_unmasked"),
+            path("<path:object_id>/body/download/", view(self.body_download_view), name="orders_pushlog_body_download"),
             *super().get_urls(),
         ]
 
@@ -198,11 +198,11 @@ class PushLogAdmin(ReadOnlyAdminMixin, DocumentedQueryStringAdminMixin, admin.Mo
             "title": gettext("Push body (unmasked)") if unmasked else gettext("Push body (masked)"),
             "push": push,
             "unmasked": unmasked,
-            "original_url": reverse("admin:intake_pushlog_change", args=[log.pk])
+            "original_url": reverse("admin:orders_pushlog_change", args=[log.pk])
             if self.has_view_permission(request)
             else "",
         }
-        return TemplateResponse(request, "admin/intake/pushlog/body.html", context)
+        return TemplateResponse(request, "admin/orders/pushlog/body.html", context)
 
     def body_view(self, request, object_id):
         return self._body_page(request, self._readable_log(request, object_id), unmasked=False)

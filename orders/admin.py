@@ -606,7 +606,7 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
             "address_book": [(entry, entry.phone) for entry in shown.address_book],
             "address_book_url": reverse("admin:orders_addressbookentry_changelist")
             + f"?order__id__exact={dossier.order.pk}",
-            "push_log_url": reverse("admin:intake_pushlog_changelist")
+            "push_log_url": reverse("admin:orders_pushlog_changelist")
             + "?"
             + urlencode({"institution__id__exact": dossier.order.institution_id, "order_no": dossier.order.order_no}),
             "can_review": can_review,

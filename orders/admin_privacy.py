@@ -255,11 +255,11 @@ class PushLinks:
     def for_user(cls, user, log_id: int) -> "PushLinks":
         """The push log's body views (intake.admin.PushLogAdmin), which check the user's rights again."""
         return cls(
-            body_url=reverse("admin:intake_pushlog_body", args=[log_id]),
-            unmasked_url=reverse("admin:intake_pushlog_body_unmasked", args=[log_id])
+            body_url=reverse("admin:orders_pushlog_body", args=[log_id]),
+            unmasked_url=reverse("admin:orders_pushlog_body_unmasked", args=[log_id])
             if pii.can_view_personal_data(user)
             else "",
-            download_url=reverse("admin:intake_pushlog_body_download", args=[log_id]),
+            download_url=reverse("admin:orders_pushlog_body_download", args=[log_id]),
         )
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 
-from intake.authentication import BearerTokenAuthentication
+from config.bearer import BearerTokenAuthentication
 from orders.models import StaffApiToken
 from orders.services.staff_tokens import IssuedStaffToken, staff_api_token_create, staff_api_token_revoke
 

@@ -20,9 +20,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.csrf import csrf_exempt
 
+from config.errors import DatabaseUnavailable, LengthRequired, PayloadTooLarge
 from intake import payload, services, signing
 from intake.doors.http import read_body, request_context
-from intake.errors import DatabaseUnavailable, LengthRequired, PayloadTooLarge
 from intake.models import Institution, PushOutcome
 from intake.payload import error_item
 from intake.throttling import rate_limit_consume

@@ -5,8 +5,8 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.utils.translation import gettext as _
 
+from config.errors import LengthRequired, PayloadTooLarge
 from intake import services
-from intake.errors import LengthRequired, PayloadTooLarge
 
 
 def request_context(request, door: str) -> services.PushContext:

@@ -1,10 +1,8 @@
-"""The REST door (`POST /api/v1/user-additional/`) and the health check."""
+"""The REST door (`POST /api/v1/user-additional/`)."""
 
 import json
 
 from django.conf import settings
-from django.db import DatabaseError, connection
-from django.http import JsonResponse
 from django.utils.http import parse_header_parameters
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -13,10 +11,10 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.errors import LengthRequired, PayloadTooLarge
 from intake import services
 from intake.authentication import NOT_PROVIDED_MESSAGE, InstitutionTokenAuthentication, IsActiveInstitution
 from intake.doors.http import read_body, request_context
-from intake.errors import LengthRequired, PayloadTooLarge
 from intake.models import Institution, PushOutcome
 from intake.serializers import ErrorResponseSerializer, PushAnswerSerializer, PushSerializer
 from intake.throttling import InstitutionRateThrottle
@@ -115,13 +113,3 @@ _LOGGED_REFUSALS = (
     PayloadTooLarge,
     LengthRequired,
 )
-
-
-def healthz(request):
-    """200 when the database answers, 503 otherwise; for load balancers and monitoring."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except DatabaseError:
-        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})

@@ -22,7 +22,7 @@ from orders.risk.registry import SIGNALS
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from intake.serializers import ValidatedPush
+    from orders.validated_push import ValidatedPush
 
 
 @dataclass

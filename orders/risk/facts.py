@@ -12,8 +12,8 @@ from django.db.models import Count, Q
 from orders.models import AddressBookEntry, Contact, Device, Order
 
 if TYPE_CHECKING:
-    from intake.serializers import ValidatedPush
     from orders.risk.config import RiskConfig
+    from orders.validated_push import ValidatedPush
 
 # The device identifiers (of `orders.pii.DEVICE_IDENTIFIERS`) compared across orders: those with a
 # partial index on Device, in the order a reason names them.

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast, Length, Substr
 
-from intake.models import PushLog
+from orders.models import PushLog
 
 # Characters of a push's errors (as JSON text) read for a page: a push can be refused with thousands.
 PUSH_ERRORS_PREVIEW_CHARS = 4000

@@ -2,9 +2,8 @@
 
 from django.db import connection, transaction
 
-from intake.models import Institution
-from intake.serializers import ValidatedPush
-from orders.models import AddressBookEntry, Contact, Device, Employer, Order
+from orders.models import AddressBookEntry, Contact, Device, Employer, Institution, Order
+from orders.validated_push import ValidatedPush
 
 _ADDRESS_BOOK_COLUMNS = ("order_id", "name", "phone", "phone_digits", "is_mobile")
 

@@ -16,8 +16,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from intake.models import PushLog
-from orders.models import AddressBookEntry, Device, Order, PersonalDataPurge
+from orders.models import AddressBookEntry, Device, Order, PersonalDataPurge, PushLog
 from orders.pii import DEVICE_IDENTIFIERS, STORED_MASK_FIELDS
 
 logger = logging.getLogger(__name__)

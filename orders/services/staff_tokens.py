@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from intake import crypto
+from config import crypto
 from orders.models import StaffApiToken
 
 # Staff token ids carry a prefix so that a token pasted in the wrong place is recognisable in logs.

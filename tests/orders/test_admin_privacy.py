@@ -154,8 +154,8 @@ def test_an_analysts_pages_show_no_personal_data_in_clear(client, analyst, order
 
     # when
     pages = {name: client.get(url) for name, url in _pages(order).items()}
-    body_page = client.get(reverse("admin:intake_pushlog_body", args=[log.pk]))
-    download = client.get(reverse("admin:intake_pushlog_body_download", args=[log.pk]))
+    body_page = client.get(reverse("admin:orders_pushlog_body", args=[log.pk]))
+    download = client.get(reverse("admin:orders_pushlog_body_download", args=[log.pk]))
 
     # then
     for name, response in pages.items():
@@ -291,12 +291,12 @@ def test_the_push_log_page_shows_the_body_masked_and_links_the_reveal(client, re
     log = _log(order)
 
     # when
-    content = client.get(reverse("admin:intake_pushlog_change", args=[log.pk])).content.decode()
+    content = client.get(reverse("admin:orders_pushlog_change", args=[log.pk])).content.decode()
 
     # then
     assert _leaks(content) == []
     assert "138****2222" in content
-    assert reverse("admin:intake_pushlog_body_unmasked", args=[log.pk]) in content
+    assert reverse("admin:orders_pushlog_body_unmasked", args=[log.pk]) in content
     assert not PersonalDataAccess.objects.exists()
 
 
@@ -305,7 +305,7 @@ def test_a_reviewer_reveals_a_body_in_one_click_and_it_is_recorded(client, revie
     # given: the link as the order page or the push log page draws it
     client.force_login(reviewer)
     log = _log(order)
-    page = _pages(order)["order"] if start == "order" else reverse("admin:intake_pushlog_change", args=[log.pk])
+    page = _pages(order)["order"] if start == "order" else reverse("admin:orders_pushlog_change", args=[log.pk])
     link = re.search(r'href="([^"]+)" class="push-body-unmasked"', client.get(page).content.decode()).group(1)
     PersonalDataAccess.objects.all().delete()  # the order page's own record
 
@@ -324,7 +324,7 @@ def test_a_reviewers_download_is_the_stored_body_and_is_recorded(client, reviewe
     client.force_login(reviewer)
     log = _log(order)
 
-    response = client.get(reverse("admin:intake_pushlog_body_download", args=[log.pk]))
+    response = client.get(reverse("admin:orders_pushlog_body_download", args=[log.pk]))
 
     assert _download(response) == bytes(log.body)
     assert response["Content-Type"] == "application/octet-stream"
@@ -336,7 +336,7 @@ def test_an_analyst_cannot_reveal(client, analyst, order):
     client.force_login(analyst)
     log = _log(order)
 
-    response = client.get(reverse("admin:intake_pushlog_body_unmasked", args=[log.pk]))
+    response = client.get(reverse("admin:orders_pushlog_body_unmasked", args=[log.pk]))
     order_page = client.get(_pages(order)["order"]).content.decode()
 
     assert response.status_code == 403
@@ -354,9 +354,9 @@ def test_a_body_of_a_push_that_made_no_order_is_for_the_push_log_only_and_its_re
 
     # when
     client.force_login(analyst)
-    as_analyst = client.get(reverse("admin:intake_pushlog_body", args=[log.pk]))
+    as_analyst = client.get(reverse("admin:orders_pushlog_body", args=[log.pk]))
     client.force_login(reviewer)
-    revealed = client.get(reverse("admin:intake_pushlog_body_unmasked", args=[log.pk]))
+    revealed = client.get(reverse("admin:orders_pushlog_body_unmasked", args=[log.pk]))
 
     # then
     assert as_analyst.status_code == 403
@@ -379,10 +379,10 @@ def test_an_unparsable_body_is_shown_by_its_size_never_raw(client, analyst, revi
     # when
     client.force_login(analyst)
     order_page = client.get(_pages(order)["order"]).content.decode()
-    body_page = client.get(reverse("admin:intake_pushlog_body", args=[log.pk])).content.decode()
-    download = client.get(reverse("admin:intake_pushlog_body_download", args=[log.pk]))
+    body_page = client.get(reverse("admin:orders_pushlog_body", args=[log.pk])).content.decode()
+    download = client.get(reverse("admin:orders_pushlog_body_download", args=[log.pk]))
     client.force_login(reviewer)
-    push_log_page = client.get(reverse("admin:intake_pushlog_change", args=[log.pk])).content.decode()
+    push_log_page = client.get(reverse("admin:orders_pushlog_change", args=[log.pk])).content.decode()
 
     # then
     for content in (_push_history(order_page), body_page, push_log_page):
@@ -534,11 +534,11 @@ def test_a_large_body_is_drawn_as_its_size_with_a_download(client, reviewer, ord
 
     # when
     content = _push_history(client.get(_pages(order)["order"]).content.decode())
-    body_page = client.get(reverse("admin:intake_pushlog_body", args=[log.pk])).content.decode()
+    body_page = client.get(reverse("admin:orders_pushlog_body", args=[log.pk])).content.decode()
 
     # then
     assert 'data-state="too_large"' in content
-    assert reverse("admin:intake_pushlog_body_download", args=[log.pk]) in content
+    assert reverse("admin:orders_pushlog_body_download", args=[log.pk]) in content
     assert "push-body-truncated" in body_page  # its own page draws the masked start of it
     assert _leaks(body_page) == []
 
@@ -576,14 +576,14 @@ def _queries_for_changelist(client, url: str) -> int:
 
 @pytest.mark.parametrize("as_list_holder", [False, True])
 @pytest.mark.parametrize(
-    "url", ["/admin/orders/device/", "/admin/orders/contact/", "/admin/orders/employer/", "/admin/intake/pushlog/"]
+    "url", ["/admin/orders/device/", "/admin/orders/contact/", "/admin/orders/employer/", "/admin/orders/pushlog/"]
 )
 def test_masked_and_unmasked_lists_cost_the_same_queries_for_3_and_30_orders(
     client, analyst, superuser, url, as_list_holder
 ):
     # given
     client.force_login(superuser if as_list_holder else analyst)
-    if url == "/admin/intake/pushlog/":
+    if url == "/admin/orders/pushlog/":
         client.force_login(superuser)
     for _ in range(3):
         pushed_order()

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 APPS = ("orders", "intake")
 ORDERS = "/admin/orders/order/"
 EXPORT = "/admin/orders/order/export.csv"
-PUSH_LOG = "/admin/intake/pushlog/"
+PUSH_LOG = "/admin/orders/pushlog/"
 APPLICANT_PHONE = "13811112222"
 
 
@@ -109,8 +109,8 @@ ORACLE_ATTEMPTS = [
     ("/admin/orders/device/", "ip__startswith", "127"),
     ("/admin/orders/personaldataaccess/", "order__user_phone__startswith", "138"),
     ("/admin/orders/reviewevent/", "reason__contains", "applicant"),
-    ("/admin/intake/pushlog/", "body__contains", "138"),
-    ("/admin/intake/institution/", "api_token_hash__startswith", "a"),
+    ("/admin/orders/pushlog/", "body__contains", "138"),
+    ("/admin/orders/institution/", "api_token_hash__startswith", "a"),
 ]
 
 
@@ -192,8 +192,8 @@ def test_the_order_pages_link_to_its_address_book_is_accepted(client, superuser,
         (ORDERS, "order_no=%00", "order_no"),
         ("/admin/orders/addressbookentry/", "order_no=%00", "order_no"),
         ("/admin/orders/addressbookentry/", "order__id__exact=1%00", "order__id__exact"),
-        ("/admin/intake/pushlog/", "q=%01", "q"),
-        ("/admin/intake/pushlog/", "order_no=%1b", "order_no"),
+        ("/admin/orders/pushlog/", "q=%01", "q"),
+        ("/admin/orders/pushlog/", "order_no=%1b", "order_no"),
         (ORDERS, "o=abc", "o"),
         (ORDERS, "o=99", "o"),
         (ORDERS, "o=1.x", "o"),
@@ -201,13 +201,13 @@ def test_the_order_pages_link_to_its_address_book_is_accepted(client, superuser,
         (ORDERS, "p=-1", "p"),
         (ORDERS, "p=1.5", "p"),
         (EXPORT, "o=9999999999999999999999", "o"),
-        ("/admin/intake/pushlog/", "received_at__year=9999", "received_at__year"),
-        ("/admin/intake/pushlog/", "received_at__year=2024&received_at__month=13", "received_at__month"),
+        ("/admin/orders/pushlog/", "received_at__year=9999", "received_at__year"),
+        ("/admin/orders/pushlog/", "received_at__year=2024&received_at__month=13", "received_at__month"),
         (PUSH_LOG, "received_at__year=2023&received_at__month=2&received_at__day=29", "received_at__day"),
-        ("/admin/intake/pushlog/", "received_at__month=2", "received_at__month"),
+        ("/admin/orders/pushlog/", "received_at__month=2", "received_at__month"),
         ("/admin/orders/exportlog/", "created_at__year=x", "created_at__year"),
         ("/admin/orders/personaldatapurge/", "started_at__year=1", "started_at__year"),
-        ("/admin/intake/pushlog/", "_to_field=body", "_to_field"),
+        ("/admin/orders/pushlog/", "_to_field=body", "_to_field"),
     ],
 )
 def test_an_unreadable_value_is_a_400_naming_its_parameter(client, superuser, data, url, query, parameter):
@@ -241,7 +241,7 @@ def test_the_date_drill_down_still_works(client, superuser, data):
     client.force_login(superuser)
     year = data.received_at.year
 
-    response = client.get("/admin/intake/pushlog/", {"received_at__year": year, "received_at__month": 1})
+    response = client.get("/admin/orders/pushlog/", {"received_at__year": year, "received_at__month": 1})
 
     assert response.status_code == 200
 

@@ -24,12 +24,11 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from intake.models import Institution
-from intake.services import institution_create
 from orders import normalizers
 from orders.choices import ContactPriority, Door, ReviewStatus
+from orders.institutions import institution_create
 from orders.management.batch_writers import write_batch_bulk_create, write_batch_postgresql
-from orders.models import Order
+from orders.models import Institution, Order
 from orders.pii import device_stored_masks
 
 MAX_ADDRESS_BOOK = 5_000

@@ -1,4 +1,4 @@
-"""Normalized records of a pushed loan order, its review and what staff did with it.
+"""Normalized records of a pushed loan order: the order, its device, contacts, employer and address book.
 
 Everything an institution pushed (order, device, contacts, employer, address book)
 is written once, by `orders.services.order_create_from_push`, inside the push's
@@ -15,12 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from orders.choices import (
     ContactPriority,
     Door,
-    ExportKind,
     OsKind,
     RelationCategory,
-    ReviewEventKind,
     ReviewStatus,
-    RiskSeverity,
 )
 from orders.normalizers import MAX_LOAN_AMOUNT_FEN
 from orders.permissions import ORDER_PERMISSIONS
@@ -30,7 +27,7 @@ class Order(models.Model):
     """A loan order pushed by an institution (orderInfo), unique per institution and orderNo."""
 
     institution = models.ForeignKey(
-        "intake.Institution",
+        "orders.Institution",
         on_delete=models.PROTECT,
         related_name="orders",
         verbose_name=_("institution"),
@@ -267,167 +264,3 @@ class AddressBookEntry(models.Model):
 
     def __str__(self) -> str:
         return f"address-book entry {self.pk} of order {self.order_id}"  # no name or phone: see Device.__str__
-
-
-class ReviewEvent(models.Model):
-    """An immutable audit row: one change to an order's review (who, when, from, to, why)."""
-
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="review_events", verbose_name=_("order"))
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
-    )
-    created_at = models.DateTimeField(_("at"), default=timezone.now)
-    kind = models.CharField(_("kind"), max_length=16, choices=ReviewEventKind.choices)
-    from_status = models.CharField(_("from status"), max_length=16, choices=ReviewStatus.choices)
-    to_status = models.CharField(_("to status"), max_length=16, choices=ReviewStatus.choices)
-    from_assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("from reviewer"),
-    )
-    to_assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("to reviewer"),
-    )
-    reason = models.TextField(_("reason"), blank=True)
-
-    class Meta:
-        verbose_name = _("review event")
-        verbose_name_plural = _("review events")
-        ordering = ["order", "created_at", "id"]
-        indexes = [models.Index(fields=["order", "created_at"], name="reviewevent_order_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.order_id} {self.kind} {self.from_status}→{self.to_status}"
-
-
-class PersonalDataAccess(models.Model):
-    """A record that a staff user was shown an order's personal data unmasked."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")
-    )
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="+", verbose_name=_("order"))
-    accessed_at = models.DateTimeField(_("at"), default=timezone.now)
-    context = models.CharField(_("where"), max_length=64, help_text=_("The page or export that showed it."))
-
-    class Meta:
-        verbose_name = _("personal-data access")
-        verbose_name_plural = _("personal-data accesses")
-        ordering = ["-accessed_at"]
-        indexes = [
-            models.Index(fields=["user", "-accessed_at"], name="pdaccess_user_idx"),
-            models.Index(fields=["order", "-accessed_at"], name="pdaccess_order_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} saw order {self.order_id}"
-
-
-class ExportLog(models.Model):
-    """A CSV export that a staff user ran: which rows (filters), how many, when."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")
-    )
-    created_at = models.DateTimeField(_("started at"), default=timezone.now)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    kind = models.CharField(_("kind"), max_length=16, choices=ExportKind.choices)
-    source = models.CharField(_("source"), max_length=16, help_text=_("api or admin"))
-    filters = models.JSONField(_("filters"), default=dict, blank=True)
-    row_count = models.PositiveBigIntegerField(_("rows"), null=True, blank=True)
-    unmasked = models.BooleanField(_("personal data unmasked"), default=False)
-
-    class Meta:
-        verbose_name = _("export")
-        verbose_name_plural = _("exports")
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["user", "-created_at"], name="exportlog_user_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.kind} by {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"
-
-
-class RiskSignal(models.Model):
-    """A reason for a reviewer to look closer at an order, linking it to other orders."""
-
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="risk_signals", verbose_name=_("order"))
-    code = models.CharField(_("signal"), max_length=40)
-    severity = models.CharField(_("severity"), max_length=8, choices=RiskSeverity.choices)
-    # The facts of the reason (which identifier or number matched, how many orders), rendered for
-    # the viewing user and language by orders.risk.signal_reason. NULL on rows written before
-    # reasons had facts: those show their stored text until `recompute_risk_signals`.
-    params = models.JSONField(_("reason facts"), null=True, blank=True, default=None)
-    reason_zh = models.CharField(_("reason (Chinese)"), max_length=512, blank=True, default="")
-    reason_en = models.CharField(_("reason (English)"), max_length=512, blank=True, default="")
-    linked_orders = models.ManyToManyField(Order, related_name="+", blank=True, verbose_name=_("linked orders"))
-    computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("risk signal")
-        verbose_name_plural = _("risk signals")
-        constraints = [models.UniqueConstraint(fields=["order", "code"], name="risksignal_unique_code")]
-        indexes = [models.Index(fields=["code"], name="risksignal_code_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.code} on {self.order_id}"
-
-
-class StaffApiToken(models.Model):
-    """A staff user's personal API token for scripts (read API and exports), stored as a hash.
-
-    The token is `<token_id>.<secret>`: `token_id` is public and looked up, the
-    secret is only ever compared with `token_hash`, so the database cannot give
-    a token back. It acts with its user's permissions, no more.
-    """
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
-    )
-    name = models.CharField(_("name"), max_length=64, help_text=_("What the token is for, e.g. the script's name."))
-    token_id = models.CharField(_("token id"), max_length=16, unique=True, editable=False)
-    token_hash = models.CharField(max_length=64, editable=False)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
-    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("staff API token")
-        verbose_name_plural = _("staff API tokens")
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.token_id})"
-
-
-class PersonalDataPurge(models.Model):
-    """One run of `purge_personal_data`: what was removed, from orders received before `cutoff`.
-
-    Written at the start and completed at the end, so an interrupted run is
-    visible (no `finished_at`) and the next run does not take it as done.
-    """
-
-    started_at = models.DateTimeField(_("started at"), default=timezone.now)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    cutoff = models.DateTimeField(_("orders received before"))
-    retention_days = models.PositiveIntegerField(_("retention (days)"))
-    dry_run = models.BooleanField(_("dry run"), default=False)
-    orders = models.PositiveBigIntegerField(_("orders"), default=0)
-    address_book_entries = models.PositiveBigIntegerField(_("address-book entries removed"), default=0)
-    devices = models.PositiveBigIntegerField(_("devices cleared"), default=0)
-    push_bodies = models.PositiveBigIntegerField(_("push bodies removed"), default=0)
-
-    class Meta:
-        verbose_name = _("personal-data purge")
-        verbose_name_plural = _("personal-data purges")
-        ordering = ["-started_at"]
-
-    def __str__(self) -> str:
-        return f"purge before {self.cutoff:%Y-%m-%d} ({'dry run' if self.dry_run else 'done'})"
