@@ -1,6 +1,6 @@
 """The staff read API: filtered order lists (JSON pages or a streamed CSV), one order in full, companion CSVs.
 
-Staff only, by session or personal token (`orders.authentication`); an
+Staff only, by session or personal token (`orders.api.authentication`); an
 institution's push token is unknown here. Every query parameter is checked: an
 unknown, repeated or unreadable one is a 400 naming it, because a filter that
 is silently dropped turns an export of ten rows into an export of the table.
@@ -20,8 +20,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders import exports, queries
-from orders.api_serializers import OrderDetailSerializer, OrderListSerializer
-from orders.authentication import StaffTokenAuthentication
+from orders.api.authentication import StaffTokenAuthentication
+from orders.api.serializers import OrderDetailSerializer, OrderListSerializer
 from orders.choices import ExportKind
 from orders.filters import OrderFilterSet
 from orders.pii import (
