@@ -36,13 +36,9 @@ from orders.admin.filters import (
 from orders.admin.forms import AssignForm, DecisionForm, NoteForm, decision_draft_key, decision_form
 from orders.admin.privacy import dossier_as_shown
 from orders.admin.risk import RiskFlagsAdminMixin, risk_flags_column
-from orders.choices import ReviewStatus, RiskSeverity
-from orders.models import (
-    Order,
-)
-from orders.pii import Kind, can_view_personal_data, mask_phone, personal_data_access_record
-
-MAX_ASSIGN_AT_ONCE = 500
+from orders.choices import RiskSeverity
+from orders.models import Order
+from orders.pii import Kind, can_view_personal_data, mask_phone
 
 
 @admin.register(Order)
@@ -136,15 +132,15 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
-        if changelist is not None and pii.can_list_personal_data(request.user):
-            # An unmasked page is a bulk read: logged like an export. Counting the page here fills
+        if changelist is not None:
+            # An unmasked page is a bulk read: logged like an export. Counting the page there fills
             # the queryset's cache, which the template reuses.
-            pii.unmasked_list_record(
+            pii.list_view_record(
                 user=request.user,
                 source=exports.ExportSource.ADMIN,
                 kind=self.export_kind,
                 filters=exports.filters_for_log(request.GET),
-                row_count=len(changelist.result_list),
+                rows=changelist.result_list,
             )
         return response
 
@@ -177,13 +173,8 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
             + "?"
             + urlencode({"institution__id__exact": dossier.order.institution_id, "order_no": dossier.order.order_no}),
             "can_review": can_review,
-            "can_decide": can_review
-            and dossier.order.review_status == ReviewStatus.IN_REVIEW
-            and dossier.order.assigned_to_id == user.pk,
-            "can_claim": can_review
-            and dossier.order.review_status not in services.FINAL_STATUSES
-            and dossier.order.assigned_to_id in (None, user.pk)
-            and not (dossier.order.review_status == ReviewStatus.IN_REVIEW and dossier.order.assigned_to_id == user.pk),
+            "can_decide": services.order_can_decide(order=dossier.order, reviewer=user),
+            "can_claim": services.order_can_claim(order=dossier.order, reviewer=user),
             "decision_form": decision_form(request, dossier.order.pk),
             "needs_high_risk_confirmation": any(
                 item.signal.severity == RiskSeverity.HIGH for item in dossier.risk_signals
@@ -193,8 +184,8 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
             "claim_next_url": reverse("admin:orders_order_claim_next"),
         }
         response = super().change_view(request, object_id, form_url, context)
-        if unmasked and response.status_code == 200 and hasattr(response, "context_data"):
-            personal_data_access_record(user=user, order_ids=[dossier.order.pk], context="admin:order_change")
+        if response.status_code == 200 and hasattr(response, "context_data"):
+            pii.orders_view_record(user=user, order_ids=[dossier.order.pk], context="admin:order_change")
         return response
 
     # -- review --
@@ -291,13 +282,10 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
 
     @admin.action(description=_("Assign selected orders to a reviewer"), permissions=["assign"])
     def assign_to_reviewer(self, request, queryset):
-        order_ids = list(queryset.values_list("pk", flat=True)[: MAX_ASSIGN_AT_ONCE + 1])
-        if len(order_ids) > MAX_ASSIGN_AT_ONCE:
-            self.message_user(
-                request,
-                gettext("Select at most %(limit)d orders to assign at once.") % {"limit": MAX_ASSIGN_AT_ONCE},
-                messages.ERROR,
-            )
+        try:
+            order_ids = services.order_assign_selection(queryset.values_list("pk", flat=True))
+        except services.ReviewError as error:
+            self.message_user(request, error.message, messages.ERROR)
             return None
         form = AssignForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():

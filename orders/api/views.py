@@ -19,17 +19,12 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders import exports, queries
+from orders import exports, pii, queries
 from orders.api.authentication import StaffTokenAuthentication
 from orders.api.serializers import OrderDetailSerializer, OrderListSerializer
 from orders.choices import ExportKind
 from orders.filters import OrderFilterSet
-from orders.pii import (
-    can_list_personal_data,
-    can_view_personal_data,
-    personal_data_access_record,
-    unmasked_list_record,
-)
+from orders.pii import can_list_personal_data, can_view_personal_data
 
 VIEW_ORDER = "orders.view_order"
 EXPORT_ORDER = "orders.export_order"
@@ -206,15 +201,16 @@ class OrderListView(StaffReadView):
             raise exceptions.ValidationError(errors)
         page = self.paginate_queryset(queries.with_list_columns(orders))
         serializer = self.get_serializer(page, many=True)
-        if serializer.context["unmasked"]:
-            unmasked_list_record(
-                user=request.user,
-                source=exports.ExportSource.API,
-                kind=ExportKind.ORDERS,
-                filters=exports.filters_for_log(request.query_params),
-                row_count=len(page),
-            )
-            personal_data_access_record(user=request.user, order_ids=[order.pk for order in page], context="api:list")
+        pii.list_view_record(
+            user=request.user,
+            source=exports.ExportSource.API,
+            kind=ExportKind.ORDERS,
+            filters=exports.filters_for_log(request.query_params),
+            rows=page,
+        )
+        pii.orders_view_record(
+            user=request.user, order_ids=[order.pk for order in page], context="api:list", in_list=True
+        )
         return self.get_paginated_response(serializer.data)
 
     def _check_page_size(self, request, errors: dict) -> None:
@@ -236,8 +232,7 @@ class OrderDetailView(StaffReadView):
     def get(self, request, pk: int):
         order = self.get_object()
         serializer = self.get_serializer(order)
-        if serializer.context["unmasked"]:
-            personal_data_access_record(user=request.user, order_ids=[order.pk], context="api:detail")
+        pii.orders_view_record(user=request.user, order_ids=[order.pk], context="api:detail")
         return Response(serializer.data)
 
 
