@@ -9,7 +9,7 @@ from config.health import healthz
 
 urlpatterns = [
     path("", include("intake.urls")),
-    path("", include("orders.urls")),
+    path("", include("orders.api.urls")),
     path("admin/", admin.site.urls),
     # The admin's language switcher posts here (Django's set_language view).
     path("i18n/", include("django.conf.urls.i18n")),

@@ -14,8 +14,9 @@ from django.utils.translation import gettext_lazy as _
 from config.admin import DocumentedQueryStringAdminMixin, ReadOnlyAdminMixin
 from intake import services
 from intake.models import Institution, PushLog
-from orders import admin_privacy, pii
+from orders import pii
 from orders.admin import OrderNumberFilter
+from orders.admin import privacy as admin_privacy
 from orders.models import Order
 from orders.permissions import VIEW_ORDER
 from orders.selectors import PushHistoryItem, push_logs_bounded

@@ -28,7 +28,7 @@ import hmac
 import ipaddress
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from functools import cache
@@ -352,3 +352,21 @@ def unmasked_list_record(*, user, source: str, kind: str, filters: dict, row_cou
         created_at=now,
         finished_at=now,
     )
+
+
+def list_view_record(*, user, source: str, kind: str, filters: dict, rows: Sized) -> bool:
+    """A list page (an API page, an admin changelist) was drawn for `user`: logged like an export when this
+    policy showed it unmasked (`can_list_personal_data`). `rows` is counted only then. Returns whether it was."""
+    if not can_list_personal_data(user):
+        return False
+    unmasked_list_record(user=user, source=source, kind=kind, filters=filters, row_count=len(rows))
+    return True
+
+
+def orders_view_record(*, user, order_ids: Iterable[int], context: str, in_list: bool = False) -> bool:
+    """Orders' personal data was drawn for `user` (`in_list`: on a list page): each order goes to the access log
+    when this policy showed it unmasked (`can_list_personal_data` / `can_view_personal_data`). Returns whether."""
+    if not (can_list_personal_data(user) if in_list else can_view_personal_data(user)):
+        return False
+    personal_data_access_record(user=user, order_ids=order_ids, context=context)
+    return True

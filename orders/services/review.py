@@ -77,7 +77,7 @@ def _review_change(
 def _claim(order: Order, reviewer) -> Order:
     if order.review_status in FINAL_STATUSES:
         raise ReviewError(_("This order has already been decided."))
-    if order.assigned_to_id == reviewer.pk and order.review_status == ReviewStatus.IN_REVIEW:
+    if _holds(order, reviewer):
         return order  # already theirs: clicking "claim" twice changes nothing
     if order.assigned_to_id not in (None, reviewer.pk):
         raise ReviewError(_("Another reviewer holds this order."))
@@ -131,7 +131,7 @@ def order_decide(*, order_id: int, reviewer, status: str, reason: str = "", conf
     if status in REASON_REQUIRED_STATUSES and not reason:
         raise ReviewError(_("A reason is required to reject an order or ask for more information."), field="reason")
     order = _locked_order(order_id)
-    if order.review_status != ReviewStatus.IN_REVIEW or order.assigned_to_id != reviewer.pk:
+    if not _holds(order, reviewer):
         raise ReviewError(_("Claim the order before deciding it."))
     if status == ReviewStatus.APPROVED:
         _check_approvable(order, confirm_high_risk=confirm_high_risk)
@@ -192,14 +192,13 @@ def order_assign(*, order_ids, assignee, actor, reason: str = "") -> AssignResul
     _require_permission(actor, ASSIGN_ORDER)
     if not (assignee.is_active and assignee.is_staff and assignee.has_perm(REVIEW_ORDER)):
         raise ReviewError(_("Orders can only be assigned to an active reviewer."))
+    order_ids = order_assign_selection(list(order_ids))
     # Locking in primary-key order keeps two supervisors' overlapping selections from deadlocking.
     orders = list(Order.objects.select_for_update().filter(pk__in=list(order_ids)).order_by("pk"))
     now = timezone.now()
     changed, events = [], []
     for order in orders:
-        if order.review_status in FINAL_STATUSES or (
-            order.assigned_to_id == assignee.pk and order.review_status == ReviewStatus.IN_REVIEW
-        ):
+        if order.review_status in FINAL_STATUSES or _holds(order, assignee):
             continue
         to_status = ReviewStatus.IN_REVIEW if order.review_status == ReviewStatus.PENDING else order.review_status
         events.append(
@@ -217,3 +216,43 @@ def order_assign(*, order_ids, assignee, actor, reason: str = "") -> AssignResul
     Order.objects.bulk_update(changed, ["review_status", "assigned_to", "review_updated_at"])
     ReviewEvent.objects.bulk_create(events)
     return AssignResult(assigned=len(changed), skipped=len(orders) - len(changed))
+
+
+# --- What the admin asks before offering a review action ---------------------------------------
+
+# The most orders one assignment takes: they are locked and rewritten in one transaction, so a
+# select-all over the whole queue is refused rather than holding every reviewer up.
+MAX_ASSIGN_AT_ONCE = 500
+
+
+def _holds(order: Order, reviewer) -> bool:
+    """`reviewer` has claimed `order` and is reviewing it: what deciding needs, what a second claim leaves as is."""
+    return order.review_status == ReviewStatus.IN_REVIEW and order.assigned_to_id == reviewer.pk
+
+
+def _may_review(user) -> bool:
+    return bool(user and user.is_active and user.has_perm(REVIEW_ORDER))
+
+
+def order_can_claim(*, order: Order, reviewer) -> bool:
+    """Whether `order_claim` would give `reviewer` this order now (a claim that changes something)."""
+    return (
+        _may_review(reviewer)
+        and order.review_status not in FINAL_STATUSES
+        and order.assigned_to_id in (None, reviewer.pk)
+        and not _holds(order, reviewer)
+    )
+
+
+def order_can_decide(*, order: Order, reviewer) -> bool:
+    """Whether `order_decide` would hear `reviewer` on this order now (its choice and reason aside)."""
+    return _may_review(reviewer) and _holds(order, reviewer)
+
+
+def order_assign_selection(order_ids) -> list[int]:
+    """The ids of a selection to assign: read once and bounded (a queryset is sliced, never read whole),
+    refused with a ReviewError beyond MAX_ASSIGN_AT_ONCE."""
+    ids = list(order_ids[: MAX_ASSIGN_AT_ONCE + 1])
+    if len(ids) > MAX_ASSIGN_AT_ONCE:
+        raise ReviewError(_("Select at most %(limit)d orders to assign at once.") % {"limit": MAX_ASSIGN_AT_ONCE})
+    return ids

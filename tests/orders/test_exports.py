@@ -12,7 +12,7 @@ from django.core.signals import request_finished
 from django.db import close_old_connections, connection
 
 from orders import exports
-from orders.authentication import staff_api_token_create
+from orders.api.authentication import staff_api_token_create
 from orders.choices import ExportKind, OsKind
 from orders.models import ExportLog, Order
 from orders.pii import pseudonym

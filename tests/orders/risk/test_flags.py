@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import reverse
 
-from orders.admin_risk import RiskFlagsAdminMixin, risk_flags_column
+from orders.admin.risk import RiskFlagsAdminMixin, risk_flags_column
 from orders.models import Order, RiskSignal
 from orders.pii import pseudonym
 from orders.risk import filter_by_flag, risk_flags_annotation, risk_flags_of

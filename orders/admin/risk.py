@@ -3,7 +3,7 @@
 `OrderAdmin` inherits `RiskFlagsAdminMixin` (it annotates the flags in
 `get_queryset`, one correlated subquery, no per-row query) and lists
 `risk_flags_column`. Its filter by signal goes through the shared FilterSet
-(`orders.admin.RiskFlagFilter`, the API's `risk_flag`), and its order page draws
+(`orders.admin.filters.RiskFlagFilter`, the API's `risk_flag`), and its order page draws
 the signal panel from `selectors.order_risk_signals` in the `risk_signals` block
 of its own template.
 """

@@ -531,6 +531,27 @@ def test_assigning_to_someone_who_cannot_review_is_refused(client, supervisor):
     assert order.assigned_to is None
 
 
+def test_selecting_more_orders_than_the_service_assigns_at_once_is_refused_before_the_form(
+    client, supervisor, monkeypatch
+):
+    # given: the limit is the service's
+    monkeypatch.setattr(services, "MAX_ASSIGN_AT_ONCE", 2)
+    orders = OrderFactory.create_batch(3)
+    client.force_login(supervisor)
+
+    # when
+    response = client.post(
+        reverse("admin:orders_order_changelist"),
+        {"action": "assign_to_reviewer", "_selected_action": [o.pk for o in orders], "index": "0"},
+        follow=True,
+    )
+
+    # then
+    assert b"Assign orders to a reviewer" not in response.content
+    assert any("Select at most 2 orders to assign at once." in message for message in _messages(response))
+    assert not Order.objects.filter(assigned_to__isnull=False).exists()
+
+
 # --- The other admin pages ----------------------------------------------------------------------
 
 

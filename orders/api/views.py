@@ -1,6 +1,6 @@
 """The staff read API: filtered order lists (JSON pages or a streamed CSV), one order in full, companion CSVs.
 
-Staff only, by session or personal token (`orders.authentication`); an
+Staff only, by session or personal token (`orders.api.authentication`); an
 institution's push token is unknown here. Every query parameter is checked: an
 unknown, repeated or unreadable one is a 400 naming it, because a filter that
 is silently dropped turns an export of ten rows into an export of the table.
@@ -19,18 +19,13 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders import exports, queries
-from orders.api_serializers import OrderDetailSerializer, OrderListSerializer
-from orders.authentication import StaffTokenAuthentication
+from orders import exports, pii, selectors
+from orders.api.authentication import StaffTokenAuthentication
+from orders.api.serializers import OrderDetailSerializer, OrderListSerializer
 from orders.choices import ExportKind
 from orders.filters import OrderFilterSet
 from orders.permissions import EXPORT_ORDER, VIEW_ORDER
-from orders.pii import (
-    can_list_personal_data,
-    can_view_personal_data,
-    personal_data_access_record,
-    unmasked_list_record,
-)
+from orders.pii import can_list_personal_data, can_view_personal_data
 
 _BOOLEAN_PARAM = {"1": True, "true": True, "0": False, "false": False}
 
@@ -86,8 +81,8 @@ def filtered_orders(request, *, extra_params: frozenset[str] = frozenset()):
         elif len(values) > 1:
             errors[name] = _error("Give this parameter once.")
     try:
-        orders = queries.order_filter(params=params)
-    except queries.InvalidFiltersError as invalid:
+        orders = selectors.order_filter(params=params)
+    except selectors.InvalidFiltersError as invalid:
         for name, problems in invalid.errors.items():
             errors.setdefault(
                 name, [ErrorDetail(problem.messages[0], code=problem.code or "invalid") for problem in problems]
@@ -203,17 +198,18 @@ class OrderListView(StaffReadView):
         self._check_page_size(request, errors)
         if errors:
             raise exceptions.ValidationError(errors)
-        page = self.paginate_queryset(queries.with_list_columns(orders))
+        page = self.paginate_queryset(selectors.order_list_columns(orders))
         serializer = self.get_serializer(page, many=True)
-        if serializer.context["unmasked"]:
-            unmasked_list_record(
-                user=request.user,
-                source=exports.ExportSource.API,
-                kind=ExportKind.ORDERS,
-                filters=exports.filters_for_log(request.query_params),
-                row_count=len(page),
-            )
-            personal_data_access_record(user=request.user, order_ids=[order.pk for order in page], context="api:list")
+        pii.list_view_record(
+            user=request.user,
+            source=exports.ExportSource.API,
+            kind=ExportKind.ORDERS,
+            filters=exports.filters_for_log(request.query_params),
+            rows=page,
+        )
+        pii.orders_view_record(
+            user=request.user, order_ids=[order.pk for order in page], context="api:list", in_list=True
+        )
         return self.get_paginated_response(serializer.data)
 
     def _check_page_size(self, request, errors: dict) -> None:
@@ -229,14 +225,13 @@ class OrderDetailView(StaffReadView):
     serializer_class = OrderDetailSerializer
 
     def get_queryset(self):
-        return queries.order_detail_queryset()
+        return selectors.order_detail_queryset()
 
     @extend_schema(responses={200: OrderDetailSerializer}, tags=["orders"])
     def get(self, request, pk: int):
         order = self.get_object()
         serializer = self.get_serializer(order)
-        if serializer.context["unmasked"]:
-            personal_data_access_record(user=request.user, order_ids=[order.pk], context="api:detail")
+        pii.orders_view_record(user=request.user, order_ids=[order.pk], context="api:detail")
         return Response(serializer.data)
 
 

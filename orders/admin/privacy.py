@@ -121,21 +121,21 @@ class PersonalDataAdminMixin:
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
         changelist = (getattr(response, "context_data", None) or {}).get("cl")
-        if changelist is not None and pii.can_list_personal_data(request.user) and self._lists_personal_data(request):
-            pii.unmasked_list_record(
+        if changelist is not None and self._lists_personal_data(request):
+            pii.list_view_record(
                 user=request.user,
                 source=exports.ExportSource.ADMIN,
                 kind=self.list_record_kind or self.opts.model_name,
                 filters=exports.filters_for_log(request.GET),
-                row_count=len(changelist.result_list),
+                rows=changelist.result_list,
             )
         return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         original = (getattr(response, "context_data", None) or {}).get("original")
-        if response.status_code == 200 and original is not None and pii.can_view_personal_data(request.user):
-            pii.personal_data_access_record(
+        if response.status_code == 200 and original is not None:
+            pii.orders_view_record(
                 user=request.user, order_ids=[original.order_id], context=f"admin:{self.opts.model_name}_change"
             )
         return response

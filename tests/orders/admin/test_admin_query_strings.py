@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config.admin import DocumentedQueryStringChangeList
-from orders.admin_export import CsvExportAdminMixin
+from orders.admin.export import CsvExportAdminMixin
 from orders.pii import personal_data_access_record
 from orders.services import order_add_note
 from tests.factories import AnalystFactory, PushPayloadFactory, UserFactory, pushed_order
