@@ -1,8 +1,8 @@
 """`python -m bench.prepare`: inside Django, issue the benchmark's credentials and print them as JSON.
 
 Run by the runner against each benchmark database: an institution (through the
-service, with a rate limit high enough not to throttle the benchmark) and a
-superuser with a logged-in session for the admin and the export.
+service, with a rate limit high enough not to throttle the benchmark), a
+superuser and an analyst, each with a logged-in session for the admin and the export.
 """
 
 import json
@@ -17,6 +17,7 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
     from django.test import Client
 
     from intake.services import institution_create
@@ -28,15 +29,23 @@ def main() -> None:
     user = user_model.objects.filter(username="bench-admin").first()
     if user is None:
         user = user_model.objects.create_superuser("bench-admin", "bench@example.com", None)
-    client = Client()
-    client.force_login(user)
+    # An analyst sees every list and export masked: the export is measured as both.
+    analyst, _ = user_model.objects.get_or_create(username="bench-analyst", defaults={"is_staff": True})
+    analyst.groups.add(Group.objects.get(name="analyst"))
     cookie = settings.SESSION_COOKIE_NAME
+
+    def session(someone) -> str:
+        client = Client()
+        client.force_login(someone)
+        return f"{cookie}={client.cookies[cookie].value}"
+
     print(
         json.dumps(
             {
                 "institution_id": institution.pk,
                 "api_token": credentials.api_token,
-                "session_cookie": f"{cookie}={client.cookies[cookie].value}",
+                "session_cookie": session(user),
+                "analyst_session_cookie": session(analyst),
             }
         )
     )

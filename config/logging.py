@@ -136,14 +136,14 @@ class RequestIdMiddleware:
 
 def _who(request) -> dict:
     """The institution's code for pushes, the staff user's id otherwise; never a name."""
-    from intake.models import Institution  # the middleware module is imported before apps are ready
-
     user = request.__dict__.get("user")
     # A session user nobody looked at stays unloaded: logging must not query (or fail in an outage).
     if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
         return {}
-    if isinstance(user, Institution):
-        return {"institution": user.code}
+    # An authenticated caller that is not a staff user (an institution) names itself: config imports no app.
+    log_fields = getattr(user, "log_fields", None)
+    if callable(log_fields):
+        return log_fields()
     if user is not None and getattr(user, "is_authenticated", False) and getattr(user, "pk", None):
         return {"user_id": user.pk}
     return {}

@@ -56,7 +56,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "intake.errors.DatabaseUnavailableMiddleware",
+    "config.errors.DatabaseUnavailableMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -122,7 +122,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Auth ---------------------------------------------------------------------
 # The lockout check (django-axes) runs before the password check.
 AUTHENTICATION_BACKENDS = [
-    "intake.throttling.LoginLockoutBackend",
+    "config.lockout.LoginLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -170,7 +170,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 DRF_STANDARDIZED_ERRORS = {
-    "EXCEPTION_HANDLER_CLASS": "intake.errors.ExceptionHandler",
+    "EXCEPTION_HANDLER_CLASS": "config.errors.ExceptionHandler",
     # Unhandled errors become JSON even with DEBUG on: an integrator must never
     # receive an HTML page, in development either.
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
@@ -222,26 +222,19 @@ CHANNEL_KEY_ENCRYPTION_KEY = os.environ.get("CHANNEL_KEY_ENCRYPTION_KEY", "")
 # `python manage.py recompute_pseudonyms` so stored pseudonyms follow.
 PII_PSEUDONYM_KEY = os.environ.get("PII_PSEUDONYM_KEY", "")
 
-# --- Risk signals (orders/risk.py) --------------------------------------------
-# Keys left out keep orders.risk.DEFAULTS; after a change, run recompute_risk_signals.
+# --- Risk signals (orders/risk/) ----------------------------------------------
+# Only what differs from the defaults of orders.risk.config.DEFAULTS (severities, thresholds,
+# ignored identifiers), which fill in every key left out; after a change, run recompute_risk_signals.
+# Environment variables override single keys (a list of codes; the address book's minimum entries;
+# the most orders one signal links to, and so the most reverse links one push writes).
 RISK_SIGNALS = {
-    # code -> low / medium / high
-    "SEVERITY": {
-        "shared_device": "high",
-        "phone_in_other_contacts": "medium",
-        "shared_emergency_contact": "medium",
-        "contact_is_applicant": "high",
-        "duplicate_contacts": "medium",
-        "contact_not_in_address_book": "low",
-        "rooted_device": "medium",
-        "simulator": "high",
-        "thin_address_book": "low",
-    },
-    "DISABLED": env_list("RISK_SIGNALS_DISABLED", []),
-    "THIN_ADDRESS_BOOK_MIN_ENTRIES": env_int("RISK_THIN_ADDRESS_BOOK_MIN_ENTRIES", 10),
-    "THIN_ADDRESS_BOOK_MIN_MOBILE_SHARE": 0.5,
-    # Most orders one signal links to (and so the most reverse links one push writes).
-    "LINKED_ORDERS_LIMIT": env_int("RISK_LINKED_ORDERS_LIMIT", 100),
+    key: value
+    for key, value in (
+        ("DISABLED", env_list("RISK_SIGNALS_DISABLED", None)),
+        ("THIN_ADDRESS_BOOK_MIN_ENTRIES", env_int("RISK_THIN_ADDRESS_BOOK_MIN_ENTRIES", None)),
+        ("LINKED_ORDERS_LIMIT", env_int("RISK_LINKED_ORDERS_LIMIT", None)),
+    )
+    if value is not None
 }
 # How far (seconds, either way) a signed-channel envelope's timeStamp may be from server time.
 CHANNEL_TIMESTAMP_WINDOW_SECONDS = env_int("CHANNEL_TIMESTAMP_WINDOW_SECONDS", 600)

@@ -5,11 +5,11 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from intake.views import healthz
+from config.health import healthz
 
 urlpatterns = [
     path("", include("intake.urls")),
-    path("", include("orders.urls")),
+    path("", include("orders.api.urls")),
     path("admin/", admin.site.urls),
     # The admin's language switcher posts here (Django's set_language view).
     path("i18n/", include("django.conf.urls.i18n")),
@@ -28,5 +28,5 @@ admin.site.site_title = _("Lending-risk review")
 # No "View site" link: the admin is the site (the root is only the institutions' API).
 admin.site.site_url = None
 
-handler404 = "intake.errors.not_found"
-handler500 = "intake.errors.server_error"
+handler404 = "config.errors.not_found"
+handler500 = "config.errors.server_error"

@@ -14,9 +14,11 @@ from django.utils.translation import gettext_lazy as _
 from config.admin import DocumentedQueryStringAdminMixin, ReadOnlyAdminMixin
 from intake import services
 from intake.models import Institution, PushLog
-from orders import admin_privacy, pii
+from orders import pii
 from orders.admin import OrderNumberFilter
+from orders.admin import privacy as admin_privacy
 from orders.models import Order
+from orders.permissions import VIEW_ORDER
 from orders.selectors import PushHistoryItem, push_logs_bounded
 
 
@@ -164,9 +166,9 @@ class PushLogAdmin(ReadOnlyAdminMixin, DocumentedQueryStringAdminMixin, admin.Mo
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("<path:object_id>/body/", view(self.body_view), name="intake_pushlog_body"),
-            path("<path:object_id>/body/unmasked/", view(self.body_unmasked_view), name="intake_pushlog_body_unmasked"),
-            path("<path:object_id>/body/download/", view(self.body_download_view), name="intake_pushlog_body_download"),
+            path("<path:object_id>/body/", view(self.body_view), name="orders_pushlog_body"),
+            path("<path:object_id>/body/unmasked/", view(self.body_unmasked_view), name="orders_pushlog_body_unmasked"),
+            path("<path:object_id>/body/download/", view(self.body_download_view), name="orders_pushlog_body_download"),
             *super().get_urls(),
         ]
 
@@ -175,7 +177,7 @@ class PushLogAdmin(ReadOnlyAdminMixin, DocumentedQueryStringAdminMixin, admin.Mo
         log = get_object_or_404(PushLog, pk=object_id if str(object_id).isdigit() else None)
         if self.has_view_permission(request):
             return log
-        if request.user.has_perm("orders.view_order") and _orders_of(log):
+        if request.user.has_perm(VIEW_ORDER) and _orders_of(log):
             return log  # the order page shows this push to whoever may open the order
         raise PermissionDenied
 
@@ -197,11 +199,11 @@ class PushLogAdmin(ReadOnlyAdminMixin, DocumentedQueryStringAdminMixin, admin.Mo
             "title": gettext("Push body (unmasked)") if unmasked else gettext("Push body (masked)"),
             "push": push,
             "unmasked": unmasked,
-            "original_url": reverse("admin:intake_pushlog_change", args=[log.pk])
+            "original_url": reverse("admin:orders_pushlog_change", args=[log.pk])
             if self.has_view_permission(request)
             else "",
         }
-        return TemplateResponse(request, "admin/intake/pushlog/body.html", context)
+        return TemplateResponse(request, "admin/orders/pushlog/body.html", context)
 
     def body_view(self, request, object_id):
         return self._body_page(request, self._readable_log(request, object_id), unmasked=False)

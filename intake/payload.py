@@ -55,66 +55,43 @@ def loads(raw: bytes | str, *, known_keys: Mapping[str, frozenset[str]]) -> obje
 
     Python's decoder accepts `NaN`, `Infinity` and `1e400` (as float infinity),
     keeps the last of repeated keys, and gives up on integers past 4,300 digits
-    with a message about its own internals. The hooks below mark such values
+    with a message about its own internals. The hooks (`_MarkingHooks`) mark such values
     instead; only when one fired (or an object is large, or an escape the
     database cannot store occurs) is the document walked to name each by its
     path. `known_keys` maps a path (list indexes as `*`) to the keys the
     protocol defines there; more than `PUSH_MAX_UNKNOWN_KEYS` others in one
     object refuse it.
     """
-    try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-    except UnicodeDecodeError as error:
-        raise PayloadError(
-            [error_item("parse_error", _("Body is not valid UTF-8 (byte %(byte)s).") % {"byte": error.start})]
-        ) from None
+    text = _text(raw)
     limit = settings.PUSH_MAX_UNKNOWN_KEYS
-    marked = []
-
-    def constant(name: str) -> _Refused:
-        marked.append(name)
-        return _Refused(_("%(value)s is not a valid JSON value; send a number or a string.") % {"value": name})
-
-    def number(literal: str) -> float | _Refused:
-        value = float(literal)
-        if math.isinf(value):
-            marked.append(literal)
-            return _Refused(_("%(value)s is out of range for a JSON number.") % {"value": literal[:32]})
-        return value
-
-    def integer(literal: str) -> int | _Refused:
-        digits = len(literal.lstrip("-"))
-        if digits > MAX_INTEGER_DIGITS:
-            marked.append(literal)
-            return _Refused(
-                _("Integer of %(digits)s digits; no field accepts more than %(max)s.")
-                % {"digits": digits, "max": MAX_INTEGER_DIGITS}
-            )
-        return int(literal)
-
-    def obj(pairs: list[tuple[str, object]]) -> dict:
-        document = dict(pairs)
-        if len(document) != len(pairs):
-            marked.append(pairs)
-            return _RepeatedKeys(document, pairs)
-        if len(document) > limit:
-            marked.append(pairs)
-        return document
-
+    hooks = _MarkingHooks(limit)
     try:
         document = json.loads(
-            text, parse_constant=constant, parse_float=number, parse_int=integer, object_pairs_hook=obj
+            text,
+            parse_constant=hooks.constant,
+            parse_float=hooks.number,
+            parse_int=hooks.integer,
+            object_pairs_hook=hooks.obj,
         )
     except RecursionError:
         raise PayloadError([error_item("parse_error", _("JSON is nested too deeply."))]) from None
     except ValueError as error:
         raise PayloadError([error_item("parse_error", _("Malformed JSON: %(error)s") % {"error": error})]) from None
     unstorable = _UNSTORABLE_ESCAPE_RE.search(text) is not None
-    if marked or unstorable:
+    if hooks.marked or unstorable:
         problems = list(_problems(document, known_keys=known_keys, limit=limit, unstorable=unstorable))
         if problems:
             raise PayloadError(problems)
     return document
+
+
+def _text(raw: bytes | str) -> str:
+    try:
+        return raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as error:
+        raise PayloadError(
+            [error_item("parse_error", _("Body is not valid UTF-8 (byte %(byte)s).") % {"byte": error.start})]
+        ) from None
 
 
 class _Refused:
@@ -133,6 +110,50 @@ class _RepeatedKeys(dict):
         super().__init__(document)
         seen: set[str] = set()
         self.repeated = sorted({key for key, _value in pairs if key in seen or seen.add(key)})
+
+
+class _MarkingHooks:
+    """The decoder's hooks: each value JSON does not allow becomes a `_Refused` and is noted in `marked`.
+
+    Objects with repeated keys, or more keys than `limit`, are noted too, so that
+    `loads` walks the document only when one of these fired.
+    """
+
+    __slots__ = ("limit", "marked")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.marked: list[object] = []
+
+    def constant(self, name: str) -> _Refused:
+        self.marked.append(name)
+        return _Refused(_("%(value)s is not a valid JSON value; send a number or a string.") % {"value": name})
+
+    def number(self, literal: str) -> float | _Refused:
+        value = float(literal)
+        if math.isinf(value):
+            self.marked.append(literal)
+            return _Refused(_("%(value)s is out of range for a JSON number.") % {"value": literal[:32]})
+        return value
+
+    def integer(self, literal: str) -> int | _Refused:
+        digits = len(literal.lstrip("-"))
+        if digits > MAX_INTEGER_DIGITS:
+            self.marked.append(literal)
+            return _Refused(
+                _("Integer of %(digits)s digits; no field accepts more than %(max)s.")
+                % {"digits": digits, "max": MAX_INTEGER_DIGITS}
+            )
+        return int(literal)
+
+    def obj(self, pairs: list[tuple[str, object]]) -> dict:
+        document = dict(pairs)
+        if len(document) != len(pairs):
+            self.marked.append(pairs)
+            return _RepeatedKeys(document, pairs)
+        if len(document) > self.limit:
+            self.marked.append(pairs)
+        return document
 
 
 def _unstorable(value: str) -> bool:

@@ -8,7 +8,6 @@ validated by one field in plain Python instead of a serializer per entry.
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +21,7 @@ from rest_framework.settings import api_settings
 from orders import normalizers
 from orders.choices import ContactPriority
 from orders.normalizers import NormalizationError
+from orders.validated_push import ValidatedPush
 
 Normalizer = Callable[[Any], Any]
 
@@ -265,21 +265,6 @@ class UserAdditionalSerializer(ProtocolSectionSerializer):
         if isinstance(data, Mapping) and _all_unknown(data.get("workOfficeInfo")):
             data = {key: value for key, value in data.items() if key != "workOfficeInfo"}
         return super().to_internal_value(data)
-
-
-@dataclass(frozen=True)
-class ValidatedPush:
-    """A push that passed every rule, in the shape of the models it becomes."""
-
-    order: dict
-    device: dict
-    contacts: list[dict]
-    employer: dict | None
-    address_book: list[normalizers.AddressBookEntry]
-
-    @property
-    def order_no(self) -> str:
-        return self.order["order_no"]
 
 
 class PushSerializer(ProtocolSectionSerializer):

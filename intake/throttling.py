@@ -1,5 +1,5 @@
 """Abuse controls: per-institution push rate limits and per-address limits on refused credentials
-(both doors), and the admin login lockout backend.
+(both doors); the admin login lockout lives in `config.lockout`.
 
 Both limits are fixed one-minute windows, counted where every worker process
 of every server sees the same number: in the cache named by
@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.core.cache import caches
 from django.db import DatabaseError, connection
@@ -171,18 +170,3 @@ class InstitutionRateThrottle(BaseThrottle):
 
     def wait(self) -> int:
         return self._retry_after
-
-
-class LoginLockoutBackend(AxesStandaloneBackend):
-    """django-axes' lockout check, for logins that come with a request.
-
-    Calls without a request (management commands, the test client's `login`)
-    have no client address to lock out; axes would raise on them, so they are
-    passed on to the next backend unchecked. Every login form and API login
-    passes its request, so those are all covered.
-    """
-
-    def authenticate(self, request, username=None, password=None, **kwargs):
-        if request is None:
-            return None
-        return super().authenticate(request, username=username, password=password, **kwargs)

@@ -14,9 +14,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from intake.models import Institution
 from orders.choices import OsKind, ReviewStatus
-from orders.models import Order
+from orders.models import Institution, Order
 from orders.normalizers import MOBILE_RE, ORDER_NO_MAX_LENGTH, phone_digits
 from orders.risk import filter_by_flag, signal_choices
 

@@ -28,7 +28,7 @@ import hmac
 import ipaddress
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from functools import cache
@@ -37,9 +37,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from orders.models import ExportLog, PersonalDataAccess
-
-VIEW_PERSONAL_DATA = "orders.view_personal_data"
-EXPORT_ORDERS = "orders.export_order"
+from orders.permissions import EXPORT_ORDER, VIEW_PERSONAL_DATA
 
 # Characters a phone number is written with that carry no digit: dropped before masking, so
 # `+86 139-0000-2222` and `8613900002222` mask alike. Anything else counts as a digit (and is
@@ -57,7 +55,7 @@ def can_view_personal_data(user) -> bool:
 def can_list_personal_data(user) -> bool:
     """Unmasked personal data in lists (API pages, admin changelists, CSVs): a bulk read is an
     export, so it needs the export permission as well as the personal-data one."""
-    return can_view_personal_data(user) and user.has_perm(EXPORT_ORDERS)
+    return can_view_personal_data(user) and user.has_perm(EXPORT_ORDER)
 
 
 # --- Masking functions (CONTRACT-level table in the README) -------------------------------------
@@ -98,6 +96,21 @@ def pseudonym(value: str) -> str:
         return ""
     return hmac.new(pseudonym_key(), str(value).encode(), hashlib.sha256).hexdigest()[:16]
 
+
+# The device's identifiers (Device fields) with the names the push protocol gives them, defined
+# here once: masked as DEVICE_ID, cleared by the retention purge (`orders.retention`), and, for the
+# indexed ones, compared across orders by the risk signals (`orders.risk.facts.COMPARED_IDENTIFIERS`).
+DEVICE_IDENTIFIERS: dict[str, str] = {
+    "device_id": "deviceId",
+    "imei": "imei",
+    "android_id": "androidId",
+    "idfa": "idfa",
+    "idfv": "idfv",
+    "imsi": "imsi",
+    "udid": "udid",
+    "uuid": "uuid",
+    "mac": "mac",
+}
 
 # Masked forms stored on the device row for the CSV export, which then only selects them: the
 # pseudonyms of the identifiers it carries (`<name>_pseudonym`, an HMAC each) and the masked GPS
@@ -219,10 +232,8 @@ KEY_KINDS: dict[str, Kind] = {
         Kind.PHONE,
     ),
     **dict.fromkeys(("name", "namespare", "username", "realname", "contactname"), Kind.NAME),
-    **dict.fromkeys(
-        ("deviceid", "imei", "imsi", "androidid", "idfa", "idfv", "udid", "uuid", "mac", "oaid", "serial"),
-        Kind.DEVICE_ID,
-    ),
+    # The protocol's identifiers, and two that senders add to deviceInfo although it defines neither.
+    **dict.fromkeys((*(_key(name) for name in DEVICE_IDENTIFIERS.values()), "oaid", "serial"), Kind.DEVICE_ID),
     **dict.fromkeys(("ip", "ipaddress", "clientip"), Kind.IP),
     **dict.fromkeys(("gpslongitude", "gpslatitude", "longitude", "latitude"), Kind.GPS),
     **dict.fromkeys(("gpsaddress", "address"), Kind.ADDRESS),
@@ -356,3 +367,21 @@ def unmasked_list_record(*, user, source: str, kind: str, filters: dict, row_cou
         created_at=now,
         finished_at=now,
     )
+
+
+def list_view_record(*, user, source: str, kind: str, filters: dict, rows: Sized) -> bool:
+    """A list page (an API page, an admin changelist) was drawn for `user`: logged like an export when this
+    policy showed it unmasked (`can_list_personal_data`). `rows` is counted only then. Returns whether it was."""
+    if not can_list_personal_data(user):
+        return False
+    unmasked_list_record(user=user, source=source, kind=kind, filters=filters, row_count=len(rows))
+    return True
+
+
+def orders_view_record(*, user, order_ids: Iterable[int], context: str, in_list: bool = False) -> bool:
+    """Orders' personal data was drawn for `user` (`in_list`: on a list page): each order goes to the access log
+    when this policy showed it unmasked (`can_list_personal_data` / `can_view_personal_data`). Returns whether."""
+    if not (can_list_personal_data(user) if in_list else can_view_personal_data(user)):
+        return False
+    personal_data_access_record(user=user, order_ids=order_ids, context=context)
+    return True

@@ -58,11 +58,13 @@ def roles(transactional_db):
     from django.contrib.auth.models import Group, Permission
 
     role_permissions = importlib.import_module("orders.migrations.0002_roles").ROLES
+    # 0002 grants the push log under intake, where the model lived then; orders 0008 moved it to orders.
+    label_now = {"intake": "orders"}
     for name, dotted in role_permissions.items():
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set(
             [
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+                Permission.objects.get(content_type__app_label=label_now.get(app_label, app_label), codename=codename)
                 for app_label, codename in (item.split(".") for item in dotted)
             ]
         )

@@ -1,5 +1,6 @@
-"""The repository stands alone: no tracked file reads or cites a path outside it, and what it cites exists."""
+"""The repository stands alone (nothing cites a path outside it, what it cites exists); its modules stay small."""
 
+import ast
 import json
 import re
 import subprocess
@@ -80,7 +81,9 @@ def test_the_check_sees_a_path_climbing_out():
     assert not OUTSIDE.search("see docs/contract.md §4")
 
 
-@pytest.mark.parametrize("document", ["README.md", "docs/contract.md", "docs/integration.md", "docs/performance.md"])
+@pytest.mark.parametrize(
+    "document", ["README.md", "CONTRIBUTING.md", "docs/contract.md", "docs/integration.md", "docs/performance.md"]
+)
 def test_every_repository_path_a_document_cites_exists(document):
     text = (ROOT / document).read_text("utf-8")
     # Markdown links relative to the document, and `docs/...` paths in backticks relative to the root.
@@ -97,6 +100,21 @@ def test_every_repository_path_a_document_cites_exists(document):
     assert missing == []
 
 
+# A path of the code in backticks: `intake/doors/rest.py`, `orders/risk/`; not a pattern (`<name>`, `*`).
+CODE_PATH = re.compile(r"`((?:intake|orders|config|tests|templates|locale)/[\w./-]*)`")
+
+
+@pytest.mark.parametrize("document", ["README.md", "CONTRIBUTING.md"])
+def test_every_code_path_the_layout_and_the_contributor_map_name_exists(document):
+    # When a module moves, the map that sends contributors to it must move too.
+    cited = CODE_PATH.findall((ROOT / document).read_text("utf-8"))
+    assert len(cited) > 5
+
+    missing = sorted({path for path in cited if not (ROOT / path).exists()})
+
+    assert missing == []
+
+
 def test_the_samples_are_the_repositorys_own():
     assert SAMPLES_DIR.resolve().is_relative_to(ROOT)
     names = sorted(path.name for path in SAMPLES_DIR.glob("*.json"))
@@ -105,3 +123,57 @@ def test_the_samples_are_the_repositorys_own():
         payload = sample(name)
         assert set(payload) == {"orderInfo", "userAdditional"}
         assert json.loads((SAMPLES_DIR / name).read_text("utf-8")) == payload
+
+
+# Past these a module usually holds two ideas and a function two steps; CONTRIBUTING.md says where things go.
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+SIZED_PACKAGES = ("intake", "orders", "config")
+
+
+def oversized(source: str) -> tuple[int, list[tuple[str, int, int]]]:
+    """The module's line count, and each function (nested ones too) longer than the limit as (name, line, length)."""
+    long_functions = [
+        (node.name, node.lineno, node.end_lineno - node.lineno + 1)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    return len(source.splitlines()), long_functions
+
+
+def test_no_module_of_the_apps_exceeds_400_lines_nor_a_function_60():
+    modules = [
+        path
+        for path in tracked_files()
+        if path.suffix == ".py"
+        and path.relative_to(ROOT).parts[0] in SIZED_PACKAGES
+        and "migrations" not in path.relative_to(ROOT).parts
+    ]
+    assert len(modules) > 30  # the listing found the apps
+
+    too_long = []
+    for path in modules:
+        lines, long_functions = oversized(path.read_text("utf-8"))
+        name = path.relative_to(ROOT)
+        if lines > MAX_MODULE_LINES:
+            too_long.append(f"{name}: {lines} lines")
+        too_long.extend(f"{name}:{line}: {function}() {length} lines" for function, line, length in long_functions)
+
+    assert too_long == [], "\n".join(too_long)
+
+
+def test_the_size_check_sees_a_long_module_and_a_long_nested_function():
+    body = "\n".join(f"    x{number} = {number}" for number in range(MAX_FUNCTION_LINES))
+    inner = "\n".join(f"        y{number} = {number}" for number in range(MAX_FUNCTION_LINES))
+    source = f"def short():\n    return 1\n\n\ndef long():\n{body}\n\n\ndef outer():\n    def inner():\n{inner}\n"
+
+    lines, long_functions = oversized(source)
+
+    assert [(name, length) for name, _line, length in long_functions] == [
+        ("long", MAX_FUNCTION_LINES + 1),
+        ("outer", MAX_FUNCTION_LINES + 2),
+        ("inner", MAX_FUNCTION_LINES + 1),
+    ]
+    assert oversized("pass\n" * MAX_MODULE_LINES)[0] == MAX_MODULE_LINES
+    assert lines == 2 * MAX_FUNCTION_LINES + 9

@@ -117,7 +117,7 @@ def test_the_push_log_fits_1440_px_with_a_long_rejected_order_no(
     reviewer.user_permissions.add(Permission.objects.get(codename="view_pushlog"))
     context = browser.new_context(locale=LANGUAGES[language], viewport={"width": WIDTH, "height": 900})
     page = context.new_page()
-    log_in(page, live_server, reviewer, next_url="/admin/intake/pushlog/")
+    log_in(page, live_server, reviewer, next_url="/admin/orders/pushlog/")
 
     # when
     page.screenshot(path=str(artifacts_dir / f"push-log-{language}.png"), full_page=True)

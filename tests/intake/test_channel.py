@@ -11,7 +11,8 @@ from django.db import OperationalError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from intake import crypto, services
+from config import crypto
+from intake import services
 from intake.models import PushLog, PushOutcome
 from intake.throttling import rate_limit_consume
 from orders.choices import Door

@@ -12,7 +12,7 @@ from tests.factories import InstitutionFactory, PushPayloadFactory
 
 pytestmark = pytest.mark.django_db
 
-CHANGELIST = "/admin/intake/institution/"
+CHANGELIST = "/admin/orders/institution/"
 CHANNEL_URL = "/channel/pushUserAdditionalInfo"
 
 
@@ -79,8 +79,8 @@ def test_push_log_shows_and_filters_by_door(admin_client, client, institution, p
     push(PushPayloadFactory(orderInfo__orderNo="THROUGH-REST"))
     channel_push(client, institution, institution.channel_key_plain, PushPayloadFactory(orderInfo__orderNo="VIA-CHAN"))
     # when
-    everything = admin_client.get("/admin/intake/pushlog/").content.decode()
-    channel_only = admin_client.get("/admin/intake/pushlog/?door__exact=channel").content.decode()
+    everything = admin_client.get("/admin/orders/pushlog/").content.decode()
+    channel_only = admin_client.get("/admin/orders/pushlog/?door__exact=channel").content.decode()
     # then
     assert '<td class="field-door">Signed channel</td>' in everything
     assert '<td class="field-door">REST API</td>' in everything

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from intake import crypto
+from config import crypto
 from intake.models import Institution
 from tests.factories import PushPayloadFactory
 

@@ -26,7 +26,7 @@ def shown_token(response) -> str:
 def test_creating_an_institution_shows_its_credentials_once(admin_client, api_client):
     # when an administrator adds an institution
     response = admin_client.post(
-        "/admin/intake/institution/add/",
+        "/admin/orders/institution/add/",
         {"code": "acme", "name": "Acme", "is_active": "on", "rate_limit_per_minute": "120"},
         follow=True,
     )
@@ -41,7 +41,7 @@ def test_creating_an_institution_shows_its_credentials_once(admin_client, api_cl
                              headers={"Authorization": f"Bearer {token}"})  # fmt: skip
     assert pushed.status_code == 201
     # and it is not shown again on the institution's page
-    assert token not in admin_client.get(f"/admin/intake/institution/{institution.pk}/change/").content.decode()
+    assert token not in admin_client.get(f"/admin/orders/institution/{institution.pk}/change/").content.decode()
 
 
 def test_rotating_the_api_token_retires_the_old_one(admin_client, api_client):
@@ -49,7 +49,7 @@ def test_rotating_the_api_token_retires_the_old_one(admin_client, api_client):
     old_token = institution.api_token
 
     response = admin_client.post(
-        "/admin/intake/institution/",
+        "/admin/orders/institution/",
         {"action": "rotate_api_token", "_selected_action": [institution.pk]},
         follow=True,
     )
@@ -66,7 +66,7 @@ def test_revoking_credentials_stops_pushes(admin_client, api_client):
     institution = InstitutionFactory()
 
     admin_client.post(
-        "/admin/intake/institution/", {"action": "revoke_credentials", "_selected_action": [institution.pk]}
+        "/admin/orders/institution/", {"action": "revoke_credentials", "_selected_action": [institution.pk]}
     )
 
     institution.refresh_from_db()
@@ -81,7 +81,7 @@ def test_institution_code_cannot_change_after_creation(admin_client):
     institution = InstitutionFactory(code="acme")
 
     admin_client.post(
-        f"/admin/intake/institution/{institution.pk}/change/", {"code": "other", "name": "Renamed", "is_active": "on"}
+        f"/admin/orders/institution/{institution.pk}/change/", {"code": "other", "name": "Renamed", "is_active": "on"}
     )
 
     institution.refresh_from_db()
@@ -92,10 +92,10 @@ def test_push_log_shows_the_body_and_cannot_be_edited(admin_client, push):
     push(PushPayloadFactory(orderInfo__orderNo="LOGGED-1"))
     log = PushLog.objects.get()
 
-    page = admin_client.get(f"/admin/intake/pushlog/{log.pk}/change/")
+    page = admin_client.get(f"/admin/orders/pushlog/{log.pk}/change/")
 
     assert page.status_code == 200
     assert "LOGGED-1" in page.content.decode()
-    assert admin_client.get("/admin/intake/pushlog/add/").status_code == 403
-    assert admin_client.post(f"/admin/intake/pushlog/{log.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert admin_client.get("/admin/orders/pushlog/add/").status_code == 403
+    assert admin_client.post(f"/admin/orders/pushlog/{log.pk}/delete/", {"post": "yes"}).status_code == 403
     assert PushLog.objects.count() == 1

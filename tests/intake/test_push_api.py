@@ -633,7 +633,7 @@ def test_database_failure_mid_push_is_503_and_writes_nothing(push, api_client):
 def test_failure_after_the_order_row_rolls_the_whole_push_back(push, api_client):
     api_client.raise_request_exception = False
     # given a failure while the address book is written, after the order row
-    with mock.patch("orders.services.address_book_write", side_effect=OperationalError("connection lost")):
+    with mock.patch("orders.services.push.address_book_write", side_effect=OperationalError("connection lost")):
         response = push(PushPayloadFactory())
 
     # then no part of the order remains

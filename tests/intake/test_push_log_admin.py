@@ -39,7 +39,7 @@ def test_the_entry_page_title_is_in_beijing_time_and_the_readers_language(
 ):
     # when
     content = admin_client.get(
-        f"/admin/intake/pushlog/{rejected_log.pk}/change/", HTTP_ACCEPT_LANGUAGE=language
+        f"/admin/orders/pushlog/{rejected_log.pk}/change/", HTTP_ACCEPT_LANGUAGE=language
     ).content.decode()
 
     # then: the subtitle (and the breadcrumbs) say what the fields below say
@@ -50,7 +50,7 @@ def test_the_entry_page_title_is_in_beijing_time_and_the_readers_language(
 
 def test_the_list_cuts_a_long_order_no_short_and_keeps_it_whole_in_the_tooltip(admin_client, rejected_log):
     # when
-    content = admin_client.get("/admin/intake/pushlog/").content.decode()
+    content = admin_client.get("/admin/orders/pushlog/").content.decode()
 
     # then
     assert f'<span class="push-order-no" title="{LONG_ORDER_NO}">{LONG_ORDER_NO}</span>' in content

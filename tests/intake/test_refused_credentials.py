@@ -145,3 +145,27 @@ def test_a_missing_or_wrong_scheme_is_a_refusal_that_names_bearer(client, minute
     detail = response.json()["errors"][0]["detail"]
     assert "Authorization: Bearer <id>.<secret>" in detail
     assert PushLog.objects.get().outcome == PushOutcome.UNAUTHORIZED
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(client, minute, settings):
+    # given: the platform behind one TLS proxy that forwards the caller's address
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    proxy = "10.0.0.2"
+
+    # when one caller exhausts its refusals through the proxy
+    flood = [bad_token(client, proxy, X_Forwarded_For="198.51.100.9, 10.0.0.2") for _ in range(31)]
+    # then it is limited, and another caller behind the same proxy is not
+    other = bad_token(client, proxy, X_Forwarded_For="198.51.100.10, 10.0.0.2")
+    assert [answer.status_code for answer in flood] == [401] * 30 + [429]
+    assert other.status_code == 401
+    assert set(PushLog.objects.values_list("remote_addr", flat=True)) == {"198.51.100.9", "198.51.100.10"}
+
+
+def test_without_a_trusted_proxy_a_forged_forwarded_for_is_ignored(client, minute):
+    # when a caller sends its own X-Forwarded-For to dodge the limit
+    answers = [bad_token(client, X_Forwarded_For=f"198.51.100.{n}") for n in range(31)]
+
+    # then the limit still counts its real address
+    assert answers[-1].status_code == 429
+    assert set(PushLog.objects.values_list("remote_addr", flat=True)) == {"203.0.113.7"}

@@ -12,7 +12,7 @@ from django.core.signals import request_finished
 from django.db import close_old_connections, connection
 
 from orders import exports
-from orders.authentication import staff_api_token_create
+from orders.api.authentication import staff_api_token_create
 from orders.choices import ExportKind, OsKind
 from orders.models import ExportLog, Order
 from orders.pii import pseudonym
@@ -371,7 +371,7 @@ def test_neutralize(value, expected):
     ],
 )
 def test_text_columns_are_neutralised_cell_by_cell_only_when_needed(column, expected):
-    assert list(exports._texts(column)) == expected
+    assert list(exports.formatters.texts(column)) == expected
 
 
 def test_a_formula_in_a_later_chunk_is_neutralised(api_client, analyst_headers, small_chunks):
@@ -576,7 +576,7 @@ def test_both_paths_write_the_same_bytes(monkeypatch, awkward_orders, kind, unma
     user = UserFactory(is_superuser=True) if unmasked else AnalystFactory()
     # when
     in_sql = export_bytes(user, kind)
-    monkeypatch.setattr(exports, "SQL_LINES", False)
+    monkeypatch.setattr(exports.response, "SQL_LINES", False)
     in_python = export_bytes(user, kind)
     # then: also one row per line of the export, whatever the cells hold
     assert in_sql == in_python
@@ -632,7 +632,7 @@ def test_a_column_without_an_sql_rule_is_refused():
     column = exports.Column("odd", "order_no", lambda values: values)
     # when / then
     with pytest.raises(ValueError, match="No SQL rule"):
-        exports._sql_cell(column, "r.c0", Order._meta.get_field("order_no"))
+        exports.sql_csv._sql_cell(column, "r.c0", Order._meta.get_field("order_no"))
 
 
 def test_a_time_zone_name_that_could_break_the_sql_is_refused(settings):
@@ -640,4 +640,4 @@ def test_a_time_zone_name_that_could_break_the_sql_is_refused(settings):
     settings.TIME_ZONE = "Asia/Shanghai'; --"
     # when / then
     with pytest.raises(ValueError, match="Unexpected TIME_ZONE"):
-        exports._sql_datetimes("r.c3")
+        exports.sql_csv._sql_datetimes("r.c3")

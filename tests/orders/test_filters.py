@@ -7,8 +7,8 @@ import pytest
 
 from orders.choices import OsKind, ReviewStatus
 from orders.models import Order
-from orders.queries import InvalidFiltersError, order_filter
 from orders.risk import SIGNAL_CODES
+from orders.selectors import InvalidFiltersError, order_filter
 from tests.factories import DeviceFactory, InstitutionFactory, OrderFactory, flag
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orders import pii
-from orders.models import Device, ExportLog
+from orders.models import Device, ExportLog, PersonalDataAccess
 from orders.pii import Kind, mask, mask_address, mask_document, mask_gps, mask_ip, mask_name, mask_phone, pseudonym
-from tests.factories import DeviceFactory, InstitutionFactory, PushPayloadFactory, pushed_order
+from tests.factories import DeviceFactory, InstitutionFactory, OrderFactory, PushPayloadFactory, pushed_order
 
 
 @pytest.mark.parametrize(
@@ -172,6 +172,41 @@ def test_unmasked_list_is_an_export_log_row(users):
     log = ExportLog.objects.get()
     assert (log.user, log.source, log.kind, log.row_count, log.unmasked) == (users["lister"], "api", "orders", 50, True)
     assert log.finished_at is not None
+
+
+class _Uncountable(list):
+    def __len__(self):
+        raise AssertionError("a masked page is not counted")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("who", "list_logged", "listed_orders_logged", "one_order_logged"),
+    [("analyst", False, False, False), ("reviewer", False, False, True), ("lister", True, True, True)],
+)
+def test_the_policy_alone_decides_which_views_are_logged(
+    users, who, list_logged, listed_orders_logged, one_order_logged
+):
+    # given: a user shown a list page of two orders, then one order's page
+    user, orders = users[who], OrderFactory.create_batch(2)
+    rows = [*orders] if list_logged else _Uncountable(orders)
+
+    # when
+    listed = pii.list_view_record(user=user, source="admin", kind="orders", filters={}, rows=rows)
+    orders_listed = pii.orders_view_record(
+        user=user, order_ids=[order.pk for order in orders], context="admin:test_list", in_list=True
+    )
+    one_order = pii.orders_view_record(user=user, order_ids=[orders[0].pk], context="admin:test_page")
+
+    # then: what was unmasked is what was recorded, and nothing else
+    assert (listed, orders_listed, one_order) == (list_logged, listed_orders_logged, one_order_logged)
+    assert list(ExportLog.objects.values_list("user", "row_count", "unmasked")) == (
+        [(user.pk, 2, True)] if list_logged else []
+    )
+    expected = {("admin:test_list", order.pk) for order in orders} if listed_orders_logged else set()
+    if one_order_logged:
+        expected.add(("admin:test_page", orders[0].pk))
+    assert set(PersonalDataAccess.objects.filter(user=user).values_list("context", "order_id")) == expected
 
 
 SAMPLE = {

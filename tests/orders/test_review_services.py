@@ -408,3 +408,75 @@ def test_orders_are_only_assigned_to_active_reviewers(supervisor, assignee_facto
     with pytest.raises(services.ReviewError, match="active reviewer"):
         services.order_assign(order_ids=[order.pk], assignee=assignee_factory(), actor=supervisor)
     assert not ReviewEvent.objects.exists()
+
+
+# --- What the admin asks before offering an action ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "holder"),
+    [
+        (ReviewStatus.PENDING, None),
+        (ReviewStatus.IN_REVIEW, "me"),
+        (ReviewStatus.IN_REVIEW, "other"),
+        (ReviewStatus.NEEDS_INFO, "me"),
+        (ReviewStatus.NEEDS_INFO, None),
+        (ReviewStatus.APPROVED, "me"),
+        (ReviewStatus.REJECTED, None),
+    ],
+)
+@pytest.mark.parametrize("user_factory", [ReviewerFactory, AnalystFactory])
+def test_claim_and_decide_are_offered_exactly_when_the_service_would_accept_them(status, holder, user_factory):
+    # given
+    user = user_factory()
+    assigned_to = {"me": user, "other": ReviewerFactory(), None: None}[holder]
+    claimable = OrderFactory(review_status=status, assigned_to=assigned_to)
+    decidable = OrderFactory(review_status=status, assigned_to=assigned_to)
+
+    # when: the reads the order page asks, then the changes themselves
+    offered = (
+        services.order_can_claim(order=claimable, reviewer=user),
+        services.order_can_decide(order=decidable, reviewer=user),
+    )
+    accepted = []
+    for action in (
+        lambda: services.order_claim(order_id=claimable.pk, reviewer=user),
+        lambda: services.order_decide(
+            order_id=decidable.pk, reviewer=user, status=ReviewStatus.NEEDS_INFO, reason="payslip"
+        ),
+    ):
+        before = ReviewEvent.objects.count()
+        try:
+            action()
+        except (services.ReviewError, PermissionDenied):
+            accepted.append(False)
+        else:
+            accepted.append(ReviewEvent.objects.count() > before)  # a claim that changes nothing is not offered
+
+    # then
+    assert offered == tuple(accepted)
+
+
+def test_assign_refuses_more_orders_than_the_limit_and_writes_nothing(supervisor, reviewer, monkeypatch):
+    # given
+    monkeypatch.setattr(services, "MAX_ASSIGN_AT_ONCE", 2)
+    orders = OrderFactory.create_batch(3)
+
+    # when / then
+    with pytest.raises(services.ReviewError, match="at most 2 orders"):
+        services.order_assign(order_ids=[o.pk for o in orders], assignee=reviewer, actor=supervisor)
+    assert not ReviewEvent.objects.exists()
+    assert (
+        services.order_assign(order_ids=[o.pk for o in orders[:2]], assignee=reviewer, actor=supervisor).assigned == 2
+    )
+
+
+def test_a_selection_is_read_only_up_to_one_past_the_limit(monkeypatch, django_assert_num_queries):
+    # given
+    monkeypatch.setattr(services, "MAX_ASSIGN_AT_ONCE", 2)
+    OrderFactory.create_batch(4)
+
+    # when / then: one bounded read, refused
+    with django_assert_num_queries(1) as captured, pytest.raises(services.ReviewError):
+        services.order_assign_selection(Order.objects.values_list("pk", flat=True))
+    assert "LIMIT 3" in captured.captured_queries[0]["sql"]

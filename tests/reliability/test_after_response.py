@@ -19,8 +19,8 @@ from django.test import RequestFactory
 from config import after_response
 from config.logging import RequestIdMiddleware, current_request_id
 from intake import services
-from orders import risk
 from orders.models import Order, RiskSignal
+from orders.risk import compute
 from tests.conftest import PUSH_URL
 from tests.factories import PushPayloadFactory, flag, pushed_order
 
@@ -202,7 +202,7 @@ def test_a_database_failure_leaves_the_order_pending_and_the_push_accepted(push,
     def unavailable(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(risk, "_write", unavailable)
+    monkeypatch.setattr(compute, "_write", unavailable)
 
     # when
     response = push(PushPayloadFactory(**ROOTED))

@@ -10,7 +10,7 @@ from django.utils import timezone
 from intake.models import PushLog
 from orders.choices import ReviewStatus
 from orders.models import AddressBookEntry, Device, Order, PersonalDataPurge
-from orders.retention import personal_data_purge
+from orders.services import personal_data_purge
 from tests.factories import InstitutionFactory, PushPayloadFactory, pushed_order
 
 pytestmark = pytest.mark.django_db

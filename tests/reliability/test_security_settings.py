@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test import Client
 
-from intake import crypto
+from config import crypto
 from intake.models import Institution
 from tests.factories import InstitutionFactory, UserFactory
 from tests.reliability.live import BASE_DIR

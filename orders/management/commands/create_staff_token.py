@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from orders.authentication import staff_api_token_create
+from orders.services import staff_api_token_create
 
 
 class Command(BaseCommand):

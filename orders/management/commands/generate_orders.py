@@ -14,7 +14,6 @@ The same `--seed` always produces the same data.
 """
 
 import hashlib
-import json
 import math
 import random
 import sys
@@ -25,11 +24,11 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from intake.models import Institution
-from intake.services import institution_create
 from orders import normalizers
 from orders.choices import ContactPriority, Door, ReviewStatus
-from orders.models import AddressBookEntry, Contact, Device, Employer, Order
+from orders.institutions import institution_create
+from orders.management.batch_writers import write_batch_bulk_create, write_batch_postgresql
+from orders.models import Institution, Order
 from orders.pii import device_stored_masks
 
 MAX_ADDRESS_BOOK = 5_000
@@ -268,119 +267,6 @@ class OrderGenerator:
                 }
             )
         return orders
-
-
-def _columns(model, *, with_pk: bool) -> list[str]:
-    return [field.attname for field in model._meta.concrete_fields if with_pk or not field.primary_key]
-
-
-def _copy(cursor, model, columns: list[str], rows) -> None:
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(model._meta.get_field(column).column) for column in columns)
-    with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def write_batch_postgresql(orders: list[dict]) -> None:
-    """COPY every table of one batch; order ids are taken from the sequence first."""
-    order_columns = _columns(Order, with_pk=True)
-    device_columns = _columns(Device, with_pk=True)
-    contact_columns = _columns(Contact, with_pk=False)
-    employer_columns = _columns(Employer, with_pk=True)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [Order._meta.db_table, len(orders)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-        for order_id, item in zip(ids, orders, strict=True):
-            item["order"]["id"] = order_id
-        _copy(
-            cursor,
-            Order,
-            order_columns,
-            (tuple(item["order"][column] for column in order_columns) for item in orders),
-        )
-        _copy(
-            cursor,
-            Device,
-            device_columns,
-            (
-                tuple(
-                    item["order"]["id"]
-                    if column == "order_id"
-                    else json.dumps(item["device"][column])
-                    if column == "extra"
-                    else item["device"][column]
-                    for column in device_columns
-                )
-                for item in orders
-            ),
-        )
-        _copy(
-            cursor,
-            Contact,
-            contact_columns,
-            (
-                tuple(item["order"]["id"] if column == "order_id" else contact[column] for column in contact_columns)
-                for item in orders
-                for contact in item["contacts"]
-            ),
-        )
-        _copy(
-            cursor,
-            Employer,
-            employer_columns,
-            (
-                tuple(
-                    item["order"]["id"] if column == "order_id" else item["employer"][column]
-                    for column in employer_columns
-                )
-                for item in orders
-                if item["employer"]
-            ),
-        )
-        _copy(
-            cursor,
-            AddressBookEntry,
-            ["order_id", "name", "phone", "phone_digits", "is_mobile"],
-            (
-                (item["order"]["id"], entry.name, entry.phone, entry.phone_digits, entry.is_mobile)
-                for item in orders
-                for entry in item["address_book"]
-            ),
-        )
-
-
-def write_batch_bulk_create(orders: list[dict]) -> None:
-    """`bulk_create` per table, for databases without COPY (SQLite in development and tests)."""
-    created = Order.objects.bulk_create([Order(**item["order"]) for item in orders])
-    Device.objects.bulk_create(
-        [Device(order=order, **item["device"]) for order, item in zip(created, orders, strict=True)]
-    )
-    Contact.objects.bulk_create(
-        [
-            Contact(order=order, **contact)
-            for order, item in zip(created, orders, strict=True)
-            for contact in item["contacts"]
-        ]
-    )
-    Employer.objects.bulk_create(
-        [
-            Employer(order=order, **item["employer"])
-            for order, item in zip(created, orders, strict=True)
-            if item["employer"]
-        ]
-    )
-    AddressBookEntry.objects.bulk_create(
-        [
-            AddressBookEntry(order=order, **entry._asdict())
-            for order, item in zip(created, orders, strict=True)
-            for entry in item["address_book"]
-        ],
-        batch_size=5_000,
-    )
 
 
 def institutions_for(seed: int, count: int) -> list[Institution]:

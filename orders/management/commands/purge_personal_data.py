@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from orders.retention import personal_data_purge
+from orders.services import personal_data_purge
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""The doors institutions push through: REST (`rest`), signed channel (`channel`), their HTTP helpers (`http`)."""

@@ -1,0 +1,60 @@
+"""Risk signals: what links an order to other applicants' orders, computed after each push and by backfill.
+
+When: `risk_signals_after_push` (`compute`) runs right after the push's commit,
+once its response has been sent (`config.after_response`); the order is
+`risk_pending` until then, and `recompute_risk_signals --pending` finishes any
+that a dead worker left. `risk_signals_recompute` is the backfill.
+
+Each signal is one function `(facts, lookups, config) -> Detection | None` in
+`signals/` (one module per family), registered once in `registry.SIGNALS`.
+`facts` is what the order itself says (`facts.OrderFacts`, taken from the
+validated push, so it costs no query); `lookups` runs the cross-order queries
+lazily (`lookups.Lookups`, one indexed statement shared by every signal that
+needs it), so the number of queries per order does not depend on the size of
+its address book or of the tables.
+
+Relations between orders are symmetric: when a new order links to an earlier
+one, the earlier order gains the same signal (or a link on it), so the reviewer
+of either sees it. Thresholds and severities come from `settings.RISK_SIGNALS`
+over `config.DEFAULTS`.
+
+Reasons are stored as facts (`RiskSignal.params`: which identifier or number
+matched, which contact, how many orders) and written for the reader at read
+time by `reasons.signal_reason(signal, user)`: in the active language, phones and
+device identifiers clear for holders of the personal-data permission and masked
+per `orders.pii` for everyone else.
+
+Read side (admin, API, CSV, in `flags`): `risk_flags_annotation()` gives each
+order's codes joined by `;`, `filter_by_flag(queryset, code)` keeps the orders
+with a signal.
+"""
+
+from orders.risk.compute import risk_signals_after_push, risk_signals_compute, risk_signals_recompute
+from orders.risk.config import DEFAULTS, RiskConfig
+from orders.risk.detection import Detection
+from orders.risk.facts import OrderFacts
+from orders.risk.flags import RISK_FLAGS_SEPARATOR, filter_by_flag, risk_flags_annotation, risk_flags_of
+from orders.risk.lookups import Lookups, PhoneLink
+from orders.risk.reasons import signal_reason
+from orders.risk.registry import SIGNAL_CODES, SIGNALS, Signal, signal_choices
+
+__all__ = [
+    "DEFAULTS",
+    "RISK_FLAGS_SEPARATOR",
+    "SIGNALS",
+    "SIGNAL_CODES",
+    "Detection",
+    "Lookups",
+    "OrderFacts",
+    "PhoneLink",
+    "RiskConfig",
+    "Signal",
+    "filter_by_flag",
+    "risk_flags_annotation",
+    "risk_flags_of",
+    "risk_signals_after_push",
+    "risk_signals_compute",
+    "risk_signals_recompute",
+    "signal_choices",
+    "signal_reason",
+]

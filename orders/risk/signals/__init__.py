@@ -1,0 +1,1 @@
+"""The signal functions, one module per family, each `(facts, lookups, config) -> Detection | None`."""

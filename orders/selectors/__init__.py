@@ -1,0 +1,73 @@
+"""Reads of the orders domain, one module per concern; the names callers use are re-exported here.
+
+orders: the FilterSet's choice, the search, list/detail/export rows, reviewers. dossier: the order page.
+pushes: push log rows with bounded bodies. The old names of the export rows and list columns stay importable.
+"""
+
+from orders.selectors.dossier import (
+    ADDRESS_BOOK_PREVIEW,
+    DEVICE_EXTRA_ROWS_LIMIT,
+    FieldRow,
+    OrderDossier,
+    RiskSignalItem,
+    order_dossier,
+    order_risk_signals,
+)
+from orders.selectors.orders import (
+    MIN_PHONE_SEARCH_DIGITS,
+    InvalidFiltersError,
+    address_book_export_rows,
+    contact_export_rows,
+    order_detail_queryset,
+    order_export_rows,
+    order_filter,
+    order_list,
+    order_list_columns,
+    order_search,
+    reviewer_queryset,
+    table_row_estimate,
+)
+from orders.selectors.pushes import (
+    PUSH_ERRORS_PREVIEW_CHARS,
+    PushHistoryItem,
+    order_push_history,
+    push_body_pretty,
+    push_logs_bounded,
+)
+
+# The names these reads had in `orders.queries`.
+address_book_of = address_book_export_rows
+contacts_of = contact_export_rows
+orders_for_export = order_export_rows
+with_list_columns = order_list_columns
+
+__all__ = [
+    "ADDRESS_BOOK_PREVIEW",
+    "DEVICE_EXTRA_ROWS_LIMIT",
+    "MIN_PHONE_SEARCH_DIGITS",
+    "PUSH_ERRORS_PREVIEW_CHARS",
+    "FieldRow",
+    "InvalidFiltersError",
+    "OrderDossier",
+    "PushHistoryItem",
+    "RiskSignalItem",
+    "address_book_export_rows",
+    "address_book_of",
+    "contact_export_rows",
+    "contacts_of",
+    "order_detail_queryset",
+    "order_dossier",
+    "order_export_rows",
+    "order_filter",
+    "order_list",
+    "order_list_columns",
+    "order_push_history",
+    "order_risk_signals",
+    "order_search",
+    "orders_for_export",
+    "push_body_pretty",
+    "push_logs_bounded",
+    "reviewer_queryset",
+    "table_row_estimate",
+    "with_list_columns",
+]
