@@ -31,8 +31,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import Client
 
-from intake.models import PushLog
-from orders.models import AddressBookEntry, Contact, Device, Employer, ExportLog, Order, PersonalDataAccess
+from orders.models import AddressBookEntry, Contact, Device, Employer, ExportLog, Order, PersonalDataAccess, PushLog
 from tests.factories import InstitutionFactory, sample
 
 PASSWORD = "Crawl-the-admin-4-leaks!"
@@ -428,7 +427,7 @@ def explicit_requests(crawl: Crawl) -> None:
             crawl.request(f"{prefix}{pk}/history/")
     for pk in PushLog.objects.order_by("pk").values_list("pk", flat=True):
         for suffix in ("change/", "history/", "body/", "body/unmasked/", "body/download/"):
-            crawl.request(f"/admin/intake/pushlog/{pk}/{suffix}")
+            crawl.request(f"/admin/orders/pushlog/{pk}/{suffix}")
     crawl.request("/api/v1/orders/?page_size=500")
     crawl.request("/api/v1/orders/?format=api")
     crawl.request(f"/api/v1/orders/?{urlencode({'user_phone': A_PHONE})}")
@@ -561,7 +560,7 @@ def test_an_analyst_sees_nothing_in_clear_anywhere(pushed):
         assert "csv" in by_url[url].content_type, url
         assert by_url[url].masked_exports == 1, url
     assert by_url["/api/v1/orders/?page_size=500"].status == 200
-    bodies = [seen for seen in crawl.seen if re.fullmatch(r"/admin/intake/pushlog/\d+/body/(download/)?", seen.url)]
+    bodies = [seen for seen in crawl.seen if re.fullmatch(r"/admin/orders/pushlog/\d+/body/(download/)?", seen.url)]
     assert bodies
     assert all(seen.status in (200, 403) for seen in bodies)
     assert any(seen.status == 200 for seen in bodies)
@@ -586,13 +585,13 @@ def test_a_reviewer_sees_lists_masked_and_every_clear_view_is_recorded(pushed):
         "/admin/orders/order/N/change/",
         "/admin/orders/contact/N/change/",
         "/admin/orders/device/N/change/",
-        "/admin/intake/pushlog/N/body/unmasked/",
-        "/admin/intake/pushlog/N/body/download/",
+        "/admin/orders/pushlog/N/body/unmasked/",
+        "/admin/orders/pushlog/N/body/download/",
         "/api/v1/orders/N/",
     } <= set(shown)
     # The reveal of the rejected push (no order) went to the export log.
     rejected = PushLog.objects.get(order_no=ORDER_REJECTED).pk
-    reveal = next(seen for seen in crawl.seen if seen.url == f"/admin/intake/pushlog/{rejected}/body/unmasked/")
+    reveal = next(seen for seen in crawl.seen if seen.url == f"/admin/orders/pushlog/{rejected}/body/unmasked/")
     assert reveal.secrets
     assert reveal.unmasked_exports == 1
     # Lists for a reviewer are masked and so never in the export log as unmasked.
