@@ -459,7 +459,7 @@ def test_claim_and_decide_are_offered_exactly_when_the_service_would_accept_them
 
 def test_assign_refuses_more_orders_than_the_limit_and_writes_nothing(supervisor, reviewer, monkeypatch):
     # given
-    monkeypatch.setattr(services, "MAX_ASSIGN_AT_ONCE", 2)
+    monkeypatch.setattr(services.review, "MAX_ASSIGN_AT_ONCE", 2)  # where the service reads it
     orders = OrderFactory.create_batch(3)
 
     # when / then
@@ -473,7 +473,7 @@ def test_assign_refuses_more_orders_than_the_limit_and_writes_nothing(supervisor
 
 def test_a_selection_is_read_only_up_to_one_past_the_limit(monkeypatch, django_assert_num_queries):
     # given
-    monkeypatch.setattr(services, "MAX_ASSIGN_AT_ONCE", 2)
+    monkeypatch.setattr(services.review, "MAX_ASSIGN_AT_ONCE", 2)  # where the service reads it
     OrderFactory.create_batch(4)
 
     # when / then: one bounded read, refused

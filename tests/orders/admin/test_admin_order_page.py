@@ -535,7 +535,7 @@ def test_selecting_more_orders_than_the_service_assigns_at_once_is_refused_befor
     client, supervisor, monkeypatch
 ):
     # given: the limit is the service's
-    monkeypatch.setattr(services, "MAX_ASSIGN_AT_ONCE", 2)
+    monkeypatch.setattr(services.review, "MAX_ASSIGN_AT_ONCE", 2)  # where the service reads it
     orders = OrderFactory.create_batch(3)
     client.force_login(supervisor)
 
