@@ -243,6 +243,13 @@ _IDENTIFIER_KEY_RE = re.compile(
     r"(?:id|imei|imsi|mac|uuid|udid|idfa|idfv|oaid|serial|fingerprint|token|blackbox|guid)$"
 )
 _DEVICE_SECTION = "deviceinfo"
+# Sections about third parties: the emergency contacts and the employer. A key the protocol does not
+# define there (`spouseName`, `hrContact`) may hold a name, which no rule recognises by its value, so
+# its text is masked as a name; the protocol's own keys there follow KEY_KINDS (or are not personal).
+_THIRD_PARTY_KEYS = {
+    "contactinfo": {_key(name) for name in ("name", "mobile", "relation", "nameSpare", "mobileSpare", "relationSpare")},
+    "workofficeinfo": {_key(name) for name in ("companyName", "areas", "address", "telNo")},
+}
 _PHONE_LIST = "phonelist"
 _ENVELOPE_ARGS = "args"
 MAX_DOCUMENT_DEPTH = 64
@@ -309,7 +316,7 @@ def _mask_envelope_args(value: str, depth: int):
     return json.dumps(_mask_node(parsed, depth + 1, in_device=False), ensure_ascii=False)
 
 
-def _mask_node(value, depth: int, *, in_device: bool):
+def _mask_node(value, depth: int, *, in_device: bool, third_party: set[str] | None = None):
     if depth > MAX_DOCUMENT_DEPTH:
         return MASKED
     if isinstance(value, list):
@@ -324,6 +331,8 @@ def _mask_node(value, depth: int, *, in_device: bool):
         kind = KEY_KINDS.get(name)
         if kind is None and in_device and _IDENTIFIER_KEY_RE.search(name):
             kind = Kind.DEVICE_ID
+        if kind is None and third_party is not None and name not in third_party:
+            kind = Kind.NAME
         if kind is not None:
             masked[key] = _mask_leaves(item, kind, depth + 1)
         elif name == _PHONE_LIST:
@@ -331,7 +340,8 @@ def _mask_node(value, depth: int, *, in_device: bool):
         elif name == _ENVELOPE_ARGS and isinstance(item, str):
             masked[key] = _mask_envelope_args(item, depth + 1)
         else:
-            masked[key] = _mask_node(item, depth + 1, in_device=in_device or name == _DEVICE_SECTION)
+            in_section = in_device or name == _DEVICE_SECTION
+            masked[key] = _mask_node(item, depth + 1, in_device=in_section, third_party=_THIRD_PARTY_KEYS.get(name))
     return masked
 
 

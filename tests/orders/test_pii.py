@@ -322,9 +322,12 @@ def test_mask_document_odd_shapes():
     # No key says what it is, but a phone number is one wherever it is written (issue 12: a sender's
     # own keys, `spouseMobile` or `simPhoneNumber`, were shown in clear).
     assert mask_document("13812345678") == "138****5678"
-    assert mask_document({"contactInfo": {"spouseMobile": "+86 135 7777 2468", "note": "call 021-65551234"}}) == {
-        "contactInfo": {"spouseMobile": "861******2468", "note": "call 021****1234"}
+    assert mask_document({"orderInfo": {"spouseMobile": "+86 135 7777 2468", "note": "call 021-65551234"}}) == {
+        "orderInfo": {"spouseMobile": "861******2468", "note": "call 021****1234"}
     }
+    # Beside the contacts, a sender's own keys are masked further still: as names (the test below).
+    beside_contacts = {"contactInfo": {"spouseMobile": "+86 135 7777 2468"}}
+    assert mask_document(beside_contacts) == {"contactInfo": {"spouseMobile": "+*"}}
     # Longer digit runs and codes are not phones: timestamps, IMSIs, orderNos.
     kept = {"lastLoginTime": "1712041395000", "teleNum": "460111234598765", "orderNo": "YB13800001111"}
     assert mask_document(kept) == kept
@@ -431,3 +434,33 @@ def test_the_migration_backfills_devices_written_before_it():
     executor.migrate(executor.loader.graph.leaf_nodes())
     device = Device.objects.get(order_id=order.pk)
     assert (device.device_id_pseudonym, device.gps_address_masked) == (pseudonym("dev-before"), "北京市朝阳区")
+
+
+def test_mask_document_masks_unknown_keys_about_third_parties_as_names():
+    # given: a sender adds keys of its own beside the contacts and the employer
+    body = {
+        "userAdditional": {
+            "contactInfo": {
+                "name": "张建国",
+                "relation": "父母",
+                "spouseName": "王芳",
+                "extra": {"guarantor": "李雷"},
+            },
+            "workOfficeInfo": {
+                "companyName": "上海某某科技有限公司",
+                "hrName": "Alice",
+                "areas": "上海市,上海市,杨浦区",
+            },
+            "deviceInfo": {"wifiName": "HX-Office"},
+        }
+    }
+
+    masked = mask_document(body)["userAdditional"]
+
+    # then: what no rule can recognise by its value is masked as a name; the protocol's keys keep their rules
+    contacts = masked["contactInfo"]
+    assert contacts == {"name": "张*", "relation": "父母", "spouseName": "王*", "extra": {"guarantor": "李*"}}
+    assert masked["workOfficeInfo"]["hrName"] == "A*"
+    assert masked["workOfficeInfo"]["companyName"] == "上海某某科技有限公司"
+    assert masked["workOfficeInfo"]["areas"] == "上海市,上海市,杨浦区"
+    assert masked["deviceInfo"] == {"wifiName": "HX-Office"}
