@@ -20,7 +20,7 @@ def main() -> None:
     from django.contrib.auth.models import Group
     from django.test import Client
 
-    from intake.services import institution_create
+    from orders.institutions import institution_create
 
     institution, credentials = institution_create(
         code=f"bench-{int(time.time())}-{os.getpid()}", name="Benchmark", rate_limit_per_minute=10**9

@@ -12,14 +12,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from config.admin import DocumentedQueryStringAdminMixin, ReadOnlyAdminMixin
-from intake import services
-from intake.models import Institution, PushLog
-from orders import pii
+from orders import institutions, pii
 from orders.admin import OrderNumberFilter
 from orders.admin import privacy as admin_privacy
-from orders.models import Order
+from orders.models import Institution, PushLog
 from orders.permissions import VIEW_ORDER
-from orders.selectors import PushHistoryItem, push_logs_bounded
+from orders.selectors import PushHistoryItem, push_log_order_ids, push_logs_bounded
 
 
 @admin.register(Institution)
@@ -46,7 +44,7 @@ class InstitutionAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        institution, credentials = services.institution_create(
+        institution, credentials = institutions.institution_create(
             code=obj.code,
             name=obj.name,
             is_active=obj.is_active,
@@ -67,17 +65,17 @@ class InstitutionAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
     @admin.action(description=_("Issue a new API token (the old one stops working)"), permissions=["change"])
     def rotate_api_token(self, request, queryset):
         for institution in queryset:
-            self._show_once(request, institution, services.institution_rotate_api_token(institution=institution))
+            self._show_once(request, institution, institutions.institution_rotate_api_token(institution=institution))
 
     @admin.action(description=_("Issue a new channel key (the old one stops working)"), permissions=["change"])
     def rotate_channel_key(self, request, queryset):
         for institution in queryset:
-            self._show_once(request, institution, services.institution_rotate_channel_key(institution=institution))
+            self._show_once(request, institution, institutions.institution_rotate_channel_key(institution=institution))
 
     @admin.action(description=_("Revoke API token and channel key"), permissions=["change"])
     def revoke_credentials(self, request, queryset):
         for institution in queryset:
-            services.institution_revoke_credentials(institution=institution)
+            institutions.institution_revoke_credentials(institution=institution)
         self.message_user(request, _("Credentials revoked for %d institution(s).") % queryset.count())
 
     def _show_once(self, request, institution, credentials) -> None:
@@ -177,7 +175,7 @@ class PushLogAdmin(ReadOnlyAdminMixin, DocumentedQueryStringAdminMixin, admin.Mo
         log = get_object_or_404(PushLog, pk=object_id if str(object_id).isdigit() else None)
         if self.has_view_permission(request):
             return log
-        if request.user.has_perm(VIEW_ORDER) and _orders_of(log):
+        if request.user.has_perm(VIEW_ORDER) and push_log_order_ids(log):
             return log  # the order page shows this push to whoever may open the order
         raise PermissionDenied
 
@@ -241,18 +239,5 @@ class PushLogAdmin(ReadOnlyAdminMixin, DocumentedQueryStringAdminMixin, admin.Mo
         return response
 
 
-def _orders_of(log: PushLog) -> list[int]:
-    if log.institution_id is None or not log.order_no:
-        return []
-    return list(
-        Order.objects.filter(institution_id=log.institution_id, order_no=log.order_no).values_list("pk", flat=True)
-    )
-
-
 def _record_reveal(user, log: PushLog, *, context: str) -> None:
-    """An unmasked body is recorded against its order; a push that made no order, in the export log."""
-    order_ids = _orders_of(log)
-    if order_ids:
-        pii.personal_data_access_record(user=user, order_ids=order_ids, context=context)
-    else:
-        pii.unmasked_list_record(user=user, source="admin", kind="push_body", filters={"push_log": log.pk}, row_count=1)
+    pii.push_body_view_record(user=user, order_ids=push_log_order_ids(log), push_log_id=log.pk, context=context)

@@ -5,7 +5,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.permissions import BasePermission
 
 from config.bearer import BearerTokenAuthentication
-from intake.models import Institution
+from orders.models import Institution
 
 
 class InstitutionTokenAuthentication(BearerTokenAuthentication):

@@ -1,14 +1,7 @@
-"""The doors' own table (the rate limits' counter); Institution, PushOutcome and PushLog live in orders.
-
-They are re-exported here so that `from intake.models import Institution` keeps working.
-"""
+"""The doors' own table: the rate limits' counter (Institution, PushOutcome and PushLog live in orders.models)."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-
-from orders.models import Institution, PushLog, PushOutcome
-
-__all__ = ["Institution", "PushLog", "PushOutcome", "PushRateWindow"]
 
 
 class PushRateWindow(models.Model):

@@ -15,17 +15,9 @@ from django.utils.translation import gettext as _
 
 from config.after_response import run_after_response
 from intake import payload
-from intake.models import Institution, PushLog, PushOutcome
 from intake.throttling import RefusalDecision, refusal_consume
 from orders.choices import Door
-
-# Re-exported: the admin, the commands and the tests issue credentials through intake.services.
-from orders.institutions import IssuedCredentials as IssuedCredentials
-from orders.institutions import institution_create as institution_create
-from orders.institutions import institution_revoke_credentials as institution_revoke_credentials
-from orders.institutions import institution_rotate_api_token as institution_rotate_api_token
-from orders.institutions import institution_rotate_channel_key as institution_rotate_channel_key
-from orders.models import Order
+from orders.models import Institution, Order, PushLog, PushOutcome
 from orders.risk import risk_signals_after_push
 from orders.services import order_create_from_push
 

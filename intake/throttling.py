@@ -20,7 +20,8 @@ from django.db import DatabaseError, connection
 from django.utils.translation import gettext as _
 from rest_framework.throttling import BaseThrottle
 
-from intake.models import Institution, PushRateWindow
+from intake.models import PushRateWindow
+from orders.models import Institution
 
 logger = logging.getLogger(__name__)
 

@@ -203,19 +203,11 @@ def mask(kind: Kind, value) -> str:
     return _MASKERS[Kind(kind)](value)
 
 
-def _clear(value) -> str:
-    return "" if value is None else str(value)
-
-
 def shown(user, kind: Kind, value, *, in_list: bool = False) -> str:
     """`value` as `user` may see it here: clear with the right (lists need the list right), else masked."""
-    allowed = can_list_personal_data(user) if in_list else can_view_personal_data(user)
-    return _clear(value) if allowed else mask(kind, value)
-
-
-def phone_for(user, phone: str) -> str:
-    """The number as this user may see it on a one-order page."""
-    return shown(user, Kind.PHONE, phone)
+    if not (can_list_personal_data(user) if in_list else can_view_personal_data(user)):
+        return mask(kind, value)
+    return "" if value is None else str(value)
 
 
 # --- Parsed push bodies -------------------------------------------------------------------------
@@ -395,3 +387,13 @@ def orders_view_record(*, user, order_ids: Iterable[int], context: str, in_list:
         return False
     personal_data_access_record(user=user, order_ids=order_ids, context=context)
     return True
+
+
+def push_body_view_record(*, user, order_ids: list[int], push_log_id: int, context: str) -> None:
+    """A push body shown unmasked: recorded against its order, or in the export log when it made none."""
+    if order_ids:
+        personal_data_access_record(user=user, order_ids=order_ids, context=context)
+    else:
+        unmasked_list_record(
+            user=user, source="admin", kind="push_body", filters={"push_log": push_log_id}, row_count=1
+        )

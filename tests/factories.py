@@ -11,10 +11,9 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.utils import timezone
 
-from intake.models import Institution
-from intake.services import institution_create
 from orders.choices import ContactPriority, Door, OsKind, RelationCategory
-from orders.models import AddressBookEntry, Contact, Device, Employer, Order, RiskSignal
+from orders.institutions import institution_create
+from orders.models import AddressBookEntry, Contact, Device, Employer, Institution, Order, RiskSignal
 
 # The project's own sample pushes, the ones docs/contract.md and the README's curl line use.
 SAMPLES_DIR = Path(__file__).resolve().parents[1] / "docs" / "samples"

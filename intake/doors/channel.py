@@ -23,10 +23,10 @@ from django.views.decorators.csrf import csrf_exempt
 from config.errors import DatabaseUnavailable, LengthRequired, PayloadTooLarge
 from intake import payload, services, signing
 from intake.doors.http import read_body, request_context
-from intake.models import Institution, PushOutcome
 from intake.payload import error_item
 from intake.throttling import rate_limit_consume
 from orders.choices import Door
+from orders.models import Institution, PushOutcome
 
 logger = logging.getLogger(__name__)
 

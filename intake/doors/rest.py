@@ -15,10 +15,10 @@ from config.errors import LengthRequired, PayloadTooLarge
 from intake import services
 from intake.authentication import NOT_PROVIDED_MESSAGE, InstitutionTokenAuthentication, IsActiveInstitution
 from intake.doors.http import read_body, request_context
-from intake.models import Institution, PushOutcome
 from intake.serializers import ErrorResponseSerializer, PushAnswerSerializer, PushSerializer
 from intake.throttling import InstitutionRateThrottle
 from orders.choices import Door
+from orders.models import Institution, PushOutcome
 
 _EXAMPLE = json.loads((settings.BASE_DIR / "docs" / "samples" / "push-ios-office-worker.json").read_text("utf-8"))
 

@@ -19,10 +19,10 @@ from django.utils.translation import gettext_lazy as _
 
 from config.admin import DocumentedQueryStringAdminMixin, QueryStringRefused, ReadOnlyAdminMixin
 from orders import exports
-from orders.api.authentication import staff_api_token_revoke
 from orders.choices import ExportKind
 from orders.models import ExportLog, Order, StaffApiToken
 from orders.permissions import DELETE_STAFF_API_TOKEN, EXPORT_ORDER, VIEW_ORDER
+from orders.services import staff_api_token_revoke
 
 EXPORT_PERMISSIONS = (VIEW_ORDER, EXPORT_ORDER)
 

@@ -38,6 +38,7 @@ from orders.admin.privacy import dossier_as_shown
 from orders.admin.risk import RiskFlagsAdminMixin, risk_flags_column
 from orders.choices import RiskSeverity
 from orders.models import Order
+from orders.permissions import ASSIGN_ORDER, REVIEW_ORDER
 from orders.pii import Kind, can_view_personal_data, mask_phone
 
 
@@ -191,10 +192,10 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
     # -- review --
 
     def has_review_permission(self, request):
-        return request.user.has_perm(services.REVIEW_PERMISSION)
+        return request.user.has_perm(REVIEW_ORDER)
 
     def has_assign_permission(self, request):
-        return request.user.has_perm(services.ASSIGN_PERMISSION)
+        return request.user.has_perm(ASSIGN_ORDER)
 
     def get_urls(self):
         view = self.admin_site.admin_view

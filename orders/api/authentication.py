@@ -1,6 +1,6 @@
 """`Authorization: Bearer <id>.<secret>` for staff reads: a staff user's personal API token.
 
-Issuing and revoking tokens are services (`orders.services.staff_tokens`), re-exported here for their callers.
+Issuing and revoking tokens are services (`orders.services.staff_tokens`).
 """
 
 from django.db.models import Q
@@ -10,15 +10,6 @@ from rest_framework import exceptions
 
 from config.bearer import BearerTokenAuthentication
 from orders.models import StaffApiToken
-from orders.services.staff_tokens import IssuedStaffToken, staff_api_token_create, staff_api_token_revoke
-
-__all__ = [
-    "IssuedStaffToken",
-    "StaffTokenAuthentication",
-    "StaffTokenScheme",
-    "staff_api_token_create",
-    "staff_api_token_revoke",
-]
 
 
 class StaffTokenAuthentication(BearerTokenAuthentication):

@@ -32,14 +32,9 @@ from orders.selectors.pushes import (
     PushHistoryItem,
     order_push_history,
     push_body_pretty,
+    push_log_order_ids,
     push_logs_bounded,
 )
-
-# The names these reads had in `orders.queries`.
-address_book_of = address_book_export_rows
-contacts_of = contact_export_rows
-orders_for_export = order_export_rows
-with_list_columns = order_list_columns
 
 __all__ = [
     "ADDRESS_BOOK_PREVIEW",
@@ -52,9 +47,7 @@ __all__ = [
     "PushHistoryItem",
     "RiskSignalItem",
     "address_book_export_rows",
-    "address_book_of",
     "contact_export_rows",
-    "contacts_of",
     "order_detail_queryset",
     "order_dossier",
     "order_export_rows",
@@ -64,10 +57,9 @@ __all__ = [
     "order_push_history",
     "order_risk_signals",
     "order_search",
-    "orders_for_export",
     "push_body_pretty",
+    "push_log_order_ids",
     "push_logs_bounded",
     "reviewer_queryset",
     "table_row_estimate",
-    "with_list_columns",
 ]

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast, Length, Substr
 
-from orders.models import PushLog
+from orders.models import Order, PushLog
 
 # Characters of a push's errors (as JSON text) read for a page: a push can be refused with thousands.
 PUSH_ERRORS_PREVIEW_CHARS = 4000
@@ -71,3 +71,12 @@ def order_push_history(*, institution_id: int, order_no: str) -> tuple[list[Push
     items = [PushHistoryItem.of(log) for log in newest]
     total = len(items) if len(items) < settings.ADMIN_PUSH_HISTORY_LIMIT else pushes.count()
     return items, total
+
+
+def push_log_order_ids(log: PushLog) -> list[int]:
+    """The order a logged push made or concerns (its institution and orderNo); none for a refused stranger."""
+    if log.institution_id is None or not log.order_no:
+        return []
+    return list(
+        Order.objects.filter(institution_id=log.institution_id, order_no=log.order_no).values_list("pk", flat=True)
+    )

@@ -4,8 +4,6 @@ push: writing an accepted push. review: claiming, deciding, noting, assigning. s
 revoking staff API tokens. pseudonyms: rewriting the devices' stored masks. retention: the personal-data purge.
 """
 
-from orders.permissions import ASSIGN_ORDER as ASSIGN_PERMISSION
-from orders.permissions import REVIEW_ORDER as REVIEW_PERMISSION
 from orders.services.pseudonyms import device_stored_masks_recompute
 from orders.services.push import address_book_write, order_create_from_push
 from orders.services.retention import personal_data_purge
@@ -29,12 +27,10 @@ from orders.services.review import (
 from orders.services.staff_tokens import IssuedStaffToken, staff_api_token_create, staff_api_token_revoke
 
 __all__ = [
-    "ASSIGN_PERMISSION",
     "DECISION_STATUSES",
     "FINAL_STATUSES",
     "MAX_ASSIGN_AT_ONCE",
     "REASON_REQUIRED_STATUSES",
-    "REVIEW_PERMISSION",
     "AssignResult",
     "IssuedStaffToken",
     "ReviewError",

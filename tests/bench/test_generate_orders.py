@@ -10,12 +10,11 @@ from django.forms.models import model_to_dict
 
 from bench.floor import floor_write
 from bench.payloads import push_body, push_document
-from intake.models import Institution, PushLog
 from intake.services import PushContext, push_receive
 from orders import normalizers
 from orders.choices import Door, ReviewStatus
 from orders.management.commands.generate_orders import OrderGenerator, population_mobile
-from orders.models import AddressBookEntry, Contact, Device, Employer, Order
+from orders.models import AddressBookEntry, Contact, Device, Employer, Institution, Order, PushLog
 from tests.factories import InstitutionFactory
 
 pytestmark = pytest.mark.django_db(transaction=False)

@@ -10,10 +10,10 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from intake.models import PushLog, PushOutcome
 from intake.services import PushContext, push_receive
 from orders import services
 from orders.choices import Door
+from orders.models import PushLog, PushOutcome
 from orders.normalizers import ORDER_NO_MAX_LENGTH
 from tests.browser.conftest import log_in
 from tests.factories import InstitutionFactory, PushPayloadFactory, ReviewerFactory, pushed_order

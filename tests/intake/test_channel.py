@@ -13,10 +13,10 @@ from django.test.utils import CaptureQueriesContext
 
 from config import crypto
 from intake import services
-from intake.models import PushLog, PushOutcome
 from intake.throttling import rate_limit_consume
 from orders.choices import Door
-from orders.models import AddressBookEntry, Contact, Device, Employer, Order
+from orders.institutions import institution_revoke_credentials
+from orders.models import AddressBookEntry, Contact, Device, Employer, Order, PushLog, PushOutcome
 from tests.factories import InstitutionFactory, PushPayloadFactory, sample
 from tests.intake.test_signing import DOC_ARGS, DOC_KEY, DOC_SIGN, DOC_SIGN_WITH_CALL, DOC_UA
 
@@ -350,7 +350,7 @@ def _tampered_args(institution, settings):
 
 
 def _revoked(institution, settings):
-    services.institution_revoke_credentials(institution=institution)
+    institution_revoke_credentials(institution=institution)
     return _json(_signed(institution))
 
 

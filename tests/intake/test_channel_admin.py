@@ -7,7 +7,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 
-from intake.models import Institution
+from orders.models import Institution
 from tests.factories import InstitutionFactory, PushPayloadFactory
 
 pytestmark = pytest.mark.django_db

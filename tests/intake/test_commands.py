@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from config import crypto
-from intake.models import Institution
+from orders.models import Institution
 from tests.factories import PushPayloadFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from intake.models import PushLog, PushOutcome
 from orders.choices import Door
+from orders.models import PushLog, PushOutcome
 from tests.conftest import PUSH_URL
 from tests.factories import PushPayloadFactory
 from tests.intake.test_channel import JSON, NAMED_URL, NOTHING_STORED, encode, envelope, stored_counts

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 
-from intake.models import Institution, PushLog
+from orders.models import Institution, PushLog
 from tests.conftest import PUSH_URL
 from tests.factories import InstitutionFactory, PushPayloadFactory
 

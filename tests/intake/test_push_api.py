@@ -10,11 +10,10 @@ import pytest
 from django.db import OperationalError
 
 from intake import services
-from intake.models import PushLog, PushOutcome
-from intake.services import institution_revoke_credentials
 from intake.throttling import rate_limit_consume
 from orders.choices import OsKind, RelationCategory
-from orders.models import AddressBookEntry, Contact, Device, Employer, Order
+from orders.institutions import institution_revoke_credentials
+from orders.models import AddressBookEntry, Contact, Device, Employer, Order, PushLog, PushOutcome
 from tests.conftest import PUSH_URL
 from tests.factories import SIGNAL_WRITERS_LOCK_QUERIES, InstitutionFactory, PushPayloadFactory, phone_list, sample
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intake.models import PushLog
+from orders.models import PushLog
 from tests.conftest import PUSH_URL
 from tests.factories import PushPayloadFactory
 from tests.intake.test_channel import NAMED_URL, encode, envelope, stored_counts

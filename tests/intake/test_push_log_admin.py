@@ -6,8 +6,8 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 
-from intake.models import PushLog, PushOutcome
 from orders.choices import Door
+from orders.models import PushLog, PushOutcome
 from tests.factories import InstitutionFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,7 @@ import urllib.request
 import pytest
 from django.db import connection
 
-from intake.models import PushLog
-from orders.models import AddressBookEntry, Order
+from orders.models import AddressBookEntry, Order, PushLog
 from tests.conftest import PUSH_URL
 from tests.factories import InstitutionFactory, PushPayloadFactory
 

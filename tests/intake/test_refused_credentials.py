@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from intake.models import PushLog, PushOutcome
 from orders.choices import Door
+from orders.models import PushLog, PushOutcome
 from tests.conftest import PUSH_URL
 from tests.factories import PushPayloadFactory
 from tests.intake.test_channel import NAMED_URL, encode, envelope

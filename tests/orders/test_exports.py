@@ -12,10 +12,10 @@ from django.core.signals import request_finished
 from django.db import close_old_connections, connection
 
 from orders import exports
-from orders.api.authentication import staff_api_token_create
 from orders.choices import ExportKind, OsKind
 from orders.models import ExportLog, Order
 from orders.pii import pseudonym
+from orders.services import staff_api_token_create
 from tests.factories import (
     AddressBookEntryFactory,
     AnalystFactory,

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from orders import services
 from orders.choices import ReviewEventKind, ReviewStatus
 from orders.models import Order, ReviewEvent, RiskSignal
+from orders.permissions import ASSIGN_ORDER, REVIEW_ORDER
 from tests.factories import AnalystFactory, OrderFactory, ReviewerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -385,8 +386,8 @@ def test_assign_hands_orders_to_a_reviewer_skipping_decided_ones(supervisor, rev
 def test_assign_writes_in_a_fixed_number_of_queries(supervisor, reviewer, django_assert_num_queries, size):
     # given: permissions cached, as they are within a request
     orders = OrderFactory.create_batch(size)
-    assert supervisor.has_perm(services.ASSIGN_PERMISSION)
-    assert reviewer.has_perm(services.REVIEW_PERMISSION)
+    assert supervisor.has_perm(ASSIGN_ORDER)
+    assert reviewer.has_perm(REVIEW_ORDER)
 
     # when / then: savepoint, lock, bulk update, bulk insert, release, whatever the number of orders
     with django_assert_num_queries(5):

@@ -5,9 +5,8 @@ import json
 import pytest
 from django.db import connection
 
-from intake.models import PushLog
 from orders import selectors
-from orders.models import Order
+from orders.models import Order, PushLog
 from tests.factories import (
     AddressBookEntryFactory,
     AnalystFactory,

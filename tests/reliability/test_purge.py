@@ -7,9 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from intake.models import PushLog
 from orders.choices import ReviewStatus
-from orders.models import AddressBookEntry, Device, Order, PersonalDataPurge
+from orders.models import AddressBookEntry, Device, Order, PersonalDataPurge, PushLog
 from orders.services import personal_data_purge
 from tests.factories import InstitutionFactory, PushPayloadFactory, pushed_order
 

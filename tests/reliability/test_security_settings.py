@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 
 from config import crypto
-from intake.models import Institution
+from orders.models import Institution
 from tests.factories import InstitutionFactory, UserFactory
 from tests.reliability.live import BASE_DIR
 

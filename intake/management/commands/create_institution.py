@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from intake.services import institution_create
+from orders.institutions import institution_create
 
 
 class Command(BaseCommand):

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from intake.models import Institution
-from intake.services import institution_create, institution_rotate_api_token, institution_rotate_channel_key
+from orders.institutions import institution_create, institution_rotate_api_token, institution_rotate_channel_key
+from orders.models import Institution
 
 DEMO_INSTITUTION = "demo"
 

@@ -10,10 +10,10 @@ from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 
 from orders.admin.export import CsvExportAdminMixin
-from orders.api.authentication import staff_api_token_create
 from orders.choices import ExportKind, OsKind, ReviewStatus
 from orders.filters import OrderFilterSet
 from orders.models import ExportLog, Order, RiskSignal, StaffApiToken
+from orders.services import staff_api_token_create
 from tests.factories import (
     AddressBookEntryFactory,
     AnalystFactory,

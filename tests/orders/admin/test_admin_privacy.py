@@ -18,10 +18,19 @@ from django.test.client import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from intake.models import PushLog, PushOutcome
 from orders import pii
 from orders.choices import Door
-from orders.models import AddressBookEntry, Contact, Device, Employer, ExportLog, Order, PersonalDataAccess
+from orders.models import (
+    AddressBookEntry,
+    Contact,
+    Device,
+    Employer,
+    ExportLog,
+    Order,
+    PersonalDataAccess,
+    PushLog,
+    PushOutcome,
+)
 from tests.factories import (
     AnalystFactory,
     DeviceFactory,

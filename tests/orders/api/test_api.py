@@ -7,9 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from orders.api.authentication import staff_api_token_create, staff_api_token_revoke
 from orders.models import ExportLog, PersonalDataAccess, RiskSignal, StaffApiToken
 from orders.pii import mask_gps, mask_ip, pseudonym
+from orders.services import staff_api_token_create, staff_api_token_revoke
 from tests.factories import (
     AddressBookEntryFactory,
     AnalystFactory,
