@@ -29,7 +29,8 @@ run: install messages
 	@DJANGO_DEBUG=true $(BIN)/python manage.py migrate --noinput --verbosity 0
 	@DJANGO_DEBUG=true $(BIN)/python manage.py createcachetable --verbosity 0
 	@DJANGO_DEBUG=true $(BIN)/python manage.py demo_setup --port $(PORT)
-	@DJANGO_DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	@# Every process of the Procfile (web server and job workers), as production runs them.
+	@DJANGO_DEBUG=true PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start --port $(PORT)
 
 test: install messages
 	$(BIN)/pytest $(PYTEST_ARGS)

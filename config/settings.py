@@ -39,12 +39,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "drf_standardized_errors",
+    "django_q",
     "orders",
     "intake",
 ]
 
 MIDDLEWARE = [
-    "config.after_response.AfterResponseMiddleware",
     "config.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -329,3 +329,44 @@ PUSH_REFUSALS_PER_MINUTE = env_int("PUSH_REFUSALS_PER_MINUTE", 30)
 # Days after which an order's address book, raw push body and device identifiers are
 # purged by `manage.py purge_personal_data` (PIPL: shortest retention necessary).
 PERSONAL_DATA_RETENTION_DAYS = env_int("PERSONAL_DATA_RETENTION_DAYS", 180)
+
+# Background jobs (django-q2 on its ORM broker: jobs are rows of this database; see config/jobs.py).
+# A queue is one of the engine's clusters; a worker serves the queue named by its
+# Q_CLUSTER_NAME (the Procfile's worker lines). Timeouts and leases per queue: a job
+# running past `timeout` is stopped; one whose worker died is handed to another worker
+# after `retry` seconds (its lease), at most `max_attempts` times.
+JOB_WORKERS = env_int("JOB_WORKERS", 2)
+JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 60)
+JOB_QUEUES = {
+    # Risk signals: seconds after each push.
+    "signals": {"timeout": 30, "retry": JOB_LEASE_SECONDS, "workers": JOB_WORKERS},
+    # Decision deliveries: a slow receiver may hold a worker for its timeout.
+    "deliveries": {"timeout": 30, "retry": JOB_LEASE_SECONDS, "workers": JOB_WORKERS},
+    # The daily purge and the clean-ups: long, rare, never in the way of the others.
+    "maintenance": {"timeout": 3600, "retry": 3700, "workers": 1},
+}
+Q_CLUSTER = {
+    "name": "signals",
+    "orm": "default",
+    **JOB_QUEUES["signals"],
+    "max_attempts": 5,
+    # A job that raised is recorded as failed (the admin can resubmit it), not handed out again:
+    # each job retries itself with its own backoff (config.jobs.retry_later).
+    "ack_failures": True,
+    # The newest finished jobs kept for the admin; older ones are deleted by the engine.
+    "save_limit": env_int("JOB_FINISHED_KEPT", 5000),
+    "poll": 0.1,
+    "catch_up": False,
+    "label": "Jobs",
+    "ALT_CLUSTERS": {name: options for name, options in JOB_QUEUES.items() if name != "signals"},
+}
+# Tests run jobs at once in the caller's process (tests/conftest.py); never set in production.
+JOBS_INLINE = False
+# Periodic jobs, kept in the engine's schedule table after every migrate (config.jobs.schedules_ensure).
+JOB_SCHEDULES = {
+    "platform: sweep pending risk signals": ("orders.risk.tasks.risk_signals_sweep", 1, "signals"),
+    "platform: purge personal data": ("orders.tasks.personal_data_purge_job", 24 * 60, "maintenance"),
+    "platform: clean up finished jobs": ("config.jobs.jobs_cleanup", 60, "maintenance"),
+}
+# Failed jobs and leftover one-off schedules are kept this many days for the admin, then deleted.
+JOB_FAILED_KEPT_DAYS = env_int("JOB_FAILED_KEPT_DAYS", 30)

@@ -13,12 +13,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.after_response import run_after_response
 from intake import payload
 from intake.throttling import RefusalDecision, refusal_consume
 from orders.choices import Door
 from orders.models import Institution, Order, PushLog, PushOutcome
-from orders.risk import risk_signals_after_push
 from orders.services import order_create_from_push
 
 # --- Receiving a push --------------------------------------------------------------------
@@ -67,9 +65,9 @@ def push_receive(
 ) -> PushResult:
     """Accept, recognise a retry of, or refuse one push; always leaves its push-log row.
 
-    The whole order is written in one durable transaction with its log row.
-    Its risk signals follow right after the commit, once the caller has its
-    answer (the order is marked `risk_pending` until then). Who wins a race
+    The whole order is written in one durable transaction with its log row and
+    the job that computes its risk signals on a worker, after the commit (the
+    order is marked `risk_pending` until then). Who wins a race
     for the same orderNo is decided by the database's unique constraint, not
     by a prior SELECT: the loser's INSERT fails and it then compares
     fingerprints to answer duplicate (200) or conflict (409).
@@ -97,9 +95,6 @@ def push_receive(
             )
             result = PushResult(PushOutcome.ACCEPTED, 201, order)
             _push_log_write(institution, context, result, logged_body, push.order_no)
-        # Off the integrator's latency (the ingest benchmark's target), and after the
-        # commit, so the look-ups see orders pushed at the same moment.
-        run_after_response(risk_signals_after_push, order=order, push=push)
         return result
     except IntegrityError:
         existing = Order.objects.filter(institution=institution, order_no=push.order_no).first()

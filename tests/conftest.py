@@ -6,20 +6,25 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from config import after_response
+from config import jobs
 from tests.factories import InstitutionFactory
 
 PUSH_URL = "/api/v1/user-additional/"
 
 
 @pytest.fixture(autouse=True)
-def _after_response_failures_fail_the_test(monkeypatch):
-    """Work run after a response only logs its failures (the caller has its answer); a test must see them."""
+def _jobs_run_inline(settings, monkeypatch):
+    """Jobs run at once in the test's process (config.jobs), and a failing one fails the test.
 
-    def fail(work, error):
+    A worker only logs a failed job (the engine records it); a test must see it.
+    Tests of the real workers start their own processes, with their own settings.
+    """
+    settings.JOBS_INLINE = True
+
+    def fail(func, error):
         raise error
 
-    monkeypatch.setattr(after_response, "report_failure", fail)
+    monkeypatch.setattr(jobs, "report_failure", fail)
 
 
 @pytest.fixture

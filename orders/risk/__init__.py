@@ -1,9 +1,10 @@
 """Risk signals: what links an order to other applicants' orders, computed after each push and by backfill.
 
-When: `risk_signals_after_push` (`compute`) runs right after the push's commit,
-once its response has been sent (`config.after_response`); the order is
-`risk_pending` until then, and `recompute_risk_signals --pending` finishes any
-that a dead worker left. `risk_signals_recompute` is the backfill.
+When: each push records a job in its own transaction (`tasks.risk_signals_job`,
+on the `signals` queue of the job engine); a worker runs `risk_signals_for_order`
+after the commit. The order is `risk_pending` until then, and the periodic sweep
+(`tasks.risk_signals_sweep`) finishes any whose job was lost.
+`risk_signals_recompute` is the backfill.
 
 Each signal is one function `(facts, lookups, config) -> Detection | None` in
 `signals/` (one module per family), registered once in `registry.SIGNALS`.
@@ -29,7 +30,7 @@ order's codes joined by `;`, `filter_by_flag(queryset, code)` keeps the orders
 with a signal.
 """
 
-from orders.risk.compute import risk_signals_after_push, risk_signals_compute, risk_signals_recompute
+from orders.risk.compute import risk_signals_compute, risk_signals_for_order, risk_signals_recompute
 from orders.risk.config import DEFAULTS, RiskConfig
 from orders.risk.detection import Detection
 from orders.risk.facts import OrderFacts
@@ -52,8 +53,8 @@ __all__ = [
     "filter_by_flag",
     "risk_flags_annotation",
     "risk_flags_of",
-    "risk_signals_after_push",
     "risk_signals_compute",
+    "risk_signals_for_order",
     "risk_signals_recompute",
     "signal_choices",
     "signal_reason",

@@ -6,9 +6,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
@@ -20,9 +19,6 @@ from orders.risk.lookups import Lookups
 from orders.risk.registry import SIGNALS
 
 logger = logging.getLogger(__name__)
-
-if TYPE_CHECKING:
-    from orders.validated_push import ValidatedPush
 
 
 @dataclass
@@ -44,36 +40,24 @@ def _detect(facts: OrderFacts, config: RiskConfig) -> list[_Finding]:
     return findings
 
 
-def risk_signals_after_push(*, order: Order, push: ValidatedPush) -> bool:
-    """Write the signals of an order whose push has just committed; returns whether it wrote them.
+def risk_signals_for_order(*, order_id: int) -> bool:
+    """Write the signals of a pushed order if they are still pending; returns whether it wrote them.
 
-    Runs after the push's response has been sent (`intake.services.push_receive`),
-    so the integrator does not wait for the look-ups, and in its own transaction,
-    after the push's commit, so it sees every order committed before it,
-    including one pushed at the same moment that the push's own transaction
-    could not have seen. The order's own data comes from the validated push.
-
-    If a sweep already did the work (the order is no longer `risk_pending`),
-    nothing is written. If the database refuses the work, the mark stays for
-    `recompute_risk_signals --pending`; the push is stored and answered either way.
+    The job of every push (`orders.risk.tasks`), run by a worker after the
+    push's commit, so it sees every order committed before it. It re-reads the
+    order and does nothing once the order is no longer `risk_pending` (another
+    run of the same job, or the sweep, came first): an order ends with one
+    signal set however often its job ran. A database error propagates, for the
+    job to retry.
     """
     config = RiskConfig.from_settings()
-    facts = OrderFacts.from_push(order=order, push=push, config=config)
-    try:
-        with transaction.atomic():
-            _serialize_signal_writers()
-            if not Order.objects.filter(pk=order.pk, risk_pending=True).update(risk_pending=False):
-                return False
-            _write(_detect(facts, config), order_ids={order.pk}, config=config)
-        return True
-    except DatabaseError as error:
-        logger.warning(
-            "Risk signals of order %s left pending for recompute_risk_signals --pending: %s (SQLSTATE %s)",
-            order.pk,
-            type(error).__name__,
-            getattr(error.__cause__, "sqlstate", None),
-        )
-        return False
+    with transaction.atomic():
+        _serialize_signal_writers()
+        order = _with_facts(Order.objects.filter(pk=order_id, risk_pending=True)).first()
+        if order is None:
+            return False
+        _recompute_stored([order], config)
+    return True
 
 
 @transaction.atomic(savepoint=False)

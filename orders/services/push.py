@@ -2,6 +2,7 @@
 
 from django.db import connection, transaction
 
+from config.jobs import enqueue
 from orders.models import AddressBookEntry, Contact, Device, Employer, Institution, Order
 from orders.validated_push import ValidatedPush
 
@@ -21,7 +22,7 @@ def order_create_from_push(*, institution: Institution, door: str, push: Validat
         door=door,
         payload_sha256=payload_sha256,
         address_book_count=len(push.address_book),
-        # Until orders.risk.risk_signals_after_push has run, once the push is answered.
+        # Until its signals job (recorded below, in this transaction) has run.
         risk_pending=True,
         **push.order,
     )
@@ -30,6 +31,7 @@ def order_create_from_push(*, institution: Institution, door: str, push: Validat
     if push.employer:
         Employer.objects.create(order=order, **push.employer)
     address_book_write(order_id=order.pk, entries=push.address_book)
+    enqueue("orders.risk.tasks.risk_signals_job", order.pk, queue="signals")
     return order
 
 

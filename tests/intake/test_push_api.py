@@ -8,12 +8,13 @@ from unittest import mock
 
 import pytest
 from django.db import OperationalError
+from django_q.models import OrmQ
 
-from intake import services
 from intake.throttling import rate_limit_consume
 from orders.choices import OsKind, RelationCategory
 from orders.institutions import institution_revoke_credentials
 from orders.models import AddressBookEntry, Contact, Device, Employer, Order, PushLog, PushOutcome
+from orders.risk.tasks import risk_signals_job
 from tests.conftest import PUSH_URL
 from tests.factories import SIGNAL_WRITERS_LOCK_QUERIES, InstitutionFactory, PushPayloadFactory, phone_list, sample
 
@@ -642,26 +643,26 @@ def test_failure_after_the_order_row_rolls_the_whole_push_back(push, api_client)
 
 @pytest.mark.parametrize("size", [10, 1000])
 def test_push_query_count_does_not_grow_with_the_address_book(
-    push, institution, monkeypatch, django_assert_num_queries, size
+    push, institution, monkeypatch, settings, django_assert_num_queries, size
 ):
     # given a rate-limit minute already open (its first push also drops old counters)
     monkeypatch.setattr("intake.throttling._now", lambda: 1_800_000_010.0)
     rate_limit_consume(institution=institution)
     payload = PushPayloadFactory(userAdditional__addressBook__size=size)
 
-    deferred = []
-    monkeypatch.setattr(services, "run_after_response", lambda work, **kwargs: deferred.append((work, kwargs)))
+    # jobs recorded for the engine, as in production (not run inline)
+    settings.JOBS_INLINE = False
 
     # institution lookup; rate-limit count; order, device, contacts, employer, address book;
-    # push log; plus SAVEPOINT/RELEASE because the test itself runs inside a transaction
-    with django_assert_num_queries(10):
+    # the signals job; push log; plus SAVEPOINT/RELEASE because the test itself runs inside a transaction
+    with django_assert_num_queries(11):
         response = push(payload)
 
     assert response.status_code == 201
     assert AddressBookEntry.objects.count() == size
-    # then, after the response: its risk signals (savepoint, writers' lock on PostgreSQL,
-    # pending mark, look-ups, signals held, INSERT, release), also independent of the book
-    [(work, kwargs)] = deferred
-    with django_assert_num_queries(6 + SIGNAL_WRITERS_LOCK_QUERIES):
-        work(**kwargs)
+    [job] = OrmQ.objects.all()
+    assert job.func() == "orders.risk.tasks.risk_signals_job"
+    # then, on a worker: its risk signals, also independent of the book
+    with django_assert_num_queries(11 + SIGNAL_WRITERS_LOCK_QUERIES):
+        risk_signals_job(Order.objects.get().pk)
     assert not Order.objects.get().risk_pending
