@@ -355,7 +355,8 @@ Q_CLUSTER = {
     "ack_failures": True,
     # The newest finished jobs kept for the admin; older ones are deleted by the engine.
     "save_limit": env_int("JOB_FINISHED_KEPT", 5000),
-    "poll": 0.1,
+    # Seconds an idle worker waits before asking the database again (tests shorten it).
+    "poll": float(os.environ.get("JOB_POLL", "0.1")),
     "catch_up": False,
     "label": "Jobs",
     "ALT_CLUSTERS": {name: options for name, options in JOB_QUEUES.items() if name != "signals"},
