@@ -7,9 +7,11 @@ orders (the job's last write, clearing `risk_pending`, waits for it).
 """
 
 import time
+from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db.models import Count
 from django.utils import timezone
@@ -32,6 +34,9 @@ from tests.reliability.processes import (
 
 pytestmark = [*postgres_only, pytest.mark.django_db(transaction=True)]
 
+PERSONAL_DATA_RETENTION_DAYS = settings.PERSONAL_DATA_RETENTION_DAYS
+SWEEP = "platform: sweep pending risk signals"
+PURGE = "platform: purge personal data"
 # Rate counters of the two-node test live here (a Redis database of their own).
 REDIS_URL = "redis://127.0.0.1:6379/13"
 
@@ -218,3 +223,45 @@ def test_two_nodes_share_the_jobs_and_the_rate_limits(tmp_path, institution):
     assert (on_first, on_second) == ([201, 201, 201], 429)
     assert redis.Redis.from_url(REDIS_URL).keys(f"*push-rate:*{limited.pk}*")
     assert not PushRateWindow.objects.exists()
+
+
+def _scheduler_of(queue: str, monkeypatch) -> None:
+    """What the guard of every `qcluster` of `queue` runs every 30 s: turn its due schedules into jobs."""
+    from django_q.brokers import get_broker
+    from django_q.conf import Conf
+    from django_q.scheduler import scheduler
+
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", queue)
+    scheduler(broker=get_broker(queue))
+
+
+def test_the_purge_and_the_sweep_run_on_their_schedule_from_the_engine(tmp_path, transactional_db, monkeypatch):
+    # given: an order past retention, one whose signals were never written, and both schedules due
+    from django_q.models import Schedule
+
+    from orders.models import PersonalDataPurge
+    from tests.factories import pushed_order
+
+    now = timezone.now()
+    expired, stale = pushed_order(), pushed_order(payload=payload(device_id="stale-device"))
+    Order.objects.filter(pk=expired.pk).update(received_at=now - timedelta(days=PERSONAL_DATA_RETENTION_DAYS + 1))
+    Order.objects.filter(pk=stale.pk).update(risk_pending=True, received_at=now - timedelta(minutes=10))
+    RiskSignal.objects.filter(order=stale).delete()
+    due = [SWEEP, PURGE]
+    Schedule.objects.filter(name__in=due).update(next_run=now - timedelta(minutes=1))
+
+    # when: each queue's scheduler runs, and the workers of both queues
+    _scheduler_of("signals", monkeypatch)
+    _scheduler_of("maintenance", monkeypatch)
+    with qcluster(tmp_path, queue="signals"), qcluster(tmp_path, queue="maintenance", workers=1):
+        wait_until(lambda: PersonalDataPurge.objects.filter(finished_at__isnull=False).exists(), "the purge")
+        jobs_drained([stale.pk])
+
+    # then: the purge ran and recorded its run; the sweep wrote the pending signals
+    run = PersonalDataPurge.objects.get()
+    assert (run.orders, run.dry_run) == (1, False)
+    assert not Order.objects.get(pk=stale.pk).risk_pending
+    # and each schedule waits for its next period
+    schedules = {schedule.name: schedule for schedule in Schedule.objects.filter(name__in=due)}
+    assert schedules[SWEEP].next_run > now
+    assert schedules[PURGE].next_run > now + timedelta(hours=23)
