@@ -51,9 +51,13 @@ def test_attempts_are_counted_from_one():
 @pytest.mark.django_db(transaction=True)
 def test_a_job_enqueued_in_a_rolled_back_transaction_is_not_recorded(recorded):
     # given / when: the state change that needed the job fails after the enqueue
-    with pytest.raises(RuntimeError), transaction.atomic():
-        enqueue("orders.risk.tasks.risk_signals_job", 41, queue="signals")
-        raise RuntimeError("the push failed after recording its job")
+    def failing_push():
+        with transaction.atomic():
+            enqueue("orders.risk.tasks.risk_signals_job", 41, queue="signals")
+            raise RuntimeError("the push failed after recording its job")
+
+    with pytest.raises(RuntimeError):
+        failing_push()
     with transaction.atomic():
         enqueue("orders.risk.tasks.risk_signals_job", 42, queue="signals")
 
@@ -142,9 +146,8 @@ def test_jobs_cleanup_deletes_failed_jobs_past_their_keeping(settings):
     settings.JOB_FAILED_KEPT_DAYS = 30
     now = timezone.now()
     for name, age in (("old", 31), ("recent", 29)):
-        Failure.objects.create(
-            id=name, name=name, func="f", success=False, started=now - timedelta(days=age), stopped=now - timedelta(days=age)
-        )
+        moment = now - timedelta(days=age)
+        Failure.objects.create(id=name, name=name, func="f", success=False, started=moment, stopped=moment)
 
     # when
     deleted = jobs_cleanup()
