@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import dj_database_url
@@ -208,7 +208,14 @@ def job_worker(url: str, log_dir: Path, *, queue: str = "signals", workers: int 
         yield process
     finally:
         if process.poll() is None:
-            _stop(process)
+            # SIGTERM to the main process only (systemd's KillMode=mixed): sent to the whole group it
+            # kills the engine's sentinel at once and leaves the main process waiting for it forever.
+            process.send_signal(signal.SIGTERM)
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=30)
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def wait_until(condition, what: str, timeout: float = 30) -> None:
