@@ -162,9 +162,14 @@ def jobs_drained(order_ids, timeout: float = 90) -> None:
 
 
 def backend_waiting_on_a_lock(holder: psycopg.Connection) -> bool:
-    """Whether another session of the test database waits for a lock (the job `holder` blocks)."""
-    row = holder.execute(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
-    ).fetchone()
+    """Whether another session of the test database waits for a lock (the job `holder` blocks).
+
+    Asked on a connection of its own: inside `holder`'s transaction PostgreSQL would answer from the
+    snapshot of pg_stat_activity it took at that transaction's first look."""
+    with session_database_connection() as observer:
+        row = observer.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> ALL(%s) AND wait_event_type = 'Lock'",
+            [[holder.info.backend_pid, observer.info.backend_pid]],
+        ).fetchone()
     return row[0] > 0
