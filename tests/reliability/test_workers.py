@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_q.models import Failure, OrmQ
 
 from orders.models import Order, RiskSignal
+from orders.risk.locks import signal_lock_waits
 from orders.selectors.dossier import order_risk_signals
 from tests.factories import InstitutionFactory, PushPayloadFactory, new_mobile
 from tests.reliability.live import postgres_only, wait_until
@@ -121,9 +122,6 @@ def test_eight_concurrent_pushes_sharing_a_device_all_link_to_each_other(tmp_pat
 
 
 def test_sixty_four_concurrent_unrelated_pushes_never_wait_for_a_signal_lock(tmp_path, institution):
-    # Needs orders.risk.locks (the per-identifier locks that replaced the database-wide one).
-    from orders.risk.locks import signal_lock_waits
-
     # given: four job processes, so jobs run side by side
     waits_before = signal_lock_waits()
     with web(tmp_path) as server, qcluster(tmp_path, workers=4):
