@@ -25,9 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import pytest
 from django.db import connection
 
-from tests.reliability.live import BASE_DIR, gunicorn, server_env, wait_until
+from tests.reliability.live import BASE_DIR, ON_POSTGRES, gunicorn, server_env, wait_until
+
+postgres_only = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        not ON_POSTGRES,
+        reason="needs PostgreSQL: run with DATABASE_URL=postgres://... (the worker and web processes must share "
+        "the test database, which pytest keeps in memory on SQLite)",
+    ),
+]
 
 # A worker whose job is not acknowledged within this many seconds (it died) hands the job on.
 LEASE_SECONDS = 3

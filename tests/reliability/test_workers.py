@@ -21,12 +21,13 @@ from orders.models import Order, RiskSignal
 from orders.risk.locks import signal_lock_waits
 from orders.selectors.dossier import order_risk_signals
 from tests.factories import InstitutionFactory, PushPayloadFactory, new_mobile
-from tests.reliability.live import postgres_only, wait_until
+from tests.reliability.live import wait_until
 from tests.reliability.processes import (
     all_at_once,
     backend_waiting_on_a_lock,
     jobs_drained,
     node,
+    postgres_only,
     qcluster,
     session_database_connection,
     web,
