@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from orders import services
 from orders.choices import ReviewEventKind, ReviewStatus
@@ -15,6 +16,13 @@ pytestmark = pytest.mark.django_db
 APPROVE = {"decision": "approved", "approved_amount": 100_00, "approved_term": 12, "term_unit": "month"}
 REJECT = {"decision": "rejected", "reason_code": "device_risk"}
 NEEDS_INFO = {"decision": "needs_info", "supplements": ("orderInfo.userPhone",)}
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # The messages are checked in English; a test before may have left another language active.
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
