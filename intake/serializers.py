@@ -18,6 +18,7 @@ from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty
 from rest_framework.settings import api_settings
 
+from intake import field_formats
 from orders import normalizers
 from orders.choices import ContactPriority
 from orders.normalizers import NormalizationError
@@ -48,6 +49,9 @@ class ProtocolField(serializers.Field):
 
     def __init__(self, normalize: Normalizer, *, identifying: bool = False, unknown: Any = None, **kwargs):
         kwargs.setdefault("required", True)
+        # What the partner guide's field tables and the OpenAPI schema say about the value.
+        self.value_format = field_formats.FORMATS.get(normalize) or normalize.value_format
+        kwargs.setdefault("help_text", self.value_format.format)
         super().__init__(**kwargs)
         self.normalize = normalize
         self.identifying = identifying
@@ -84,6 +88,7 @@ def text(max_length: int) -> Normalizer:
             raise NormalizationError(f"Ensure this field has no more than {max_length} characters.", code="max_length")
         return value
 
+    normalize.value_format = field_formats.text_format(max_length)
     return normalize
 
 
