@@ -43,11 +43,18 @@ def _error(name: str, error_type: str, code: str, detail: object, attr: str | No
 
 def rest_examples() -> dict[int, list[OpenApiExample]]:
     """Examples of the REST push's answers, by HTTP status."""
-    limit = settings.PUSH_MAX_BODY_BYTES
     answer = {"orderNo": DEMO_ORDER_NO, "receivedAt": _RECEIVED_AT}
     return {
         201: [OpenApiExample("Accepted", value=answer | {"status": "accepted"})],
         200: [OpenApiExample("Duplicate", value=answer | {"status": "duplicate"})],
+        **_rest_refusals(),
+        **_rest_transport_refusals(),
+    }
+
+
+def _rest_refusals() -> dict[int, list[OpenApiExample]]:
+    """The payload's and the credentials' refusals."""
+    return {
         400: [
             _error("MissingSection", "validation_error", "required", "This field is required.", "userAdditional"),
             _error(
@@ -70,9 +77,6 @@ def rest_examples() -> dict[int, list[OpenApiExample]]:
             ),
         ],
         403: [_error("InstitutionDisabled", "client_error", IsActiveInstitution.code, IsActiveInstitution.message)],
-        405: [
-            _error("MethodNotAllowed", "client_error", "method_not_allowed", exceptions.MethodNotAllowed("GET").detail)
-        ],
         409: [
             _error(
                 "OrderConflict",
@@ -81,6 +85,16 @@ def rest_examples() -> dict[int, list[OpenApiExample]]:
                 "This orderNo was already pushed with different content; the stored order is unchanged.",
                 "orderInfo.orderNo",
             )
+        ],
+    }
+
+
+def _rest_transport_refusals() -> dict[int, list[OpenApiExample]]:
+    """Refusals before the payload is read: method, size, media type, rate, outage."""
+    limit = settings.PUSH_MAX_BODY_BYTES
+    return {
+        405: [
+            _error("MethodNotAllowed", "client_error", "method_not_allowed", exceptions.MethodNotAllowed("GET").detail)
         ],
         411: [_error("LengthRequired", "client_error", LengthRequired.default_code, LengthRequired.default_detail)],
         413: [
