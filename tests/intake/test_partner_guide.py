@@ -299,3 +299,16 @@ def test_the_guide_cites_no_file_a_partner_cannot_see():
 def test_the_english_half_covers_what_the_partner_missed(needle):
     _, english = halves()
     assert needle.replace("\n", " ") in english.replace("\n", " ")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["zh-CN", "zh-hans"])
+def test_accept_language_changes_the_wording_not_the_codes(push, language):
+    # given a push with several problems
+    payload = {"orderInfo": {"orderNo": "", "loan_amount": "1.5", "userPhone": None}}
+    # when it is sent in English and in Chinese
+    english = push(payload, **{"Accept-Language": "en"}).json()["errors"]
+    chinese = push(payload, **{"Accept-Language": language}).json()["errors"]
+    # then the codes and paths are the same, the wording is not
+    assert [(e["code"], e["attr"]) for e in chinese] == [(e["code"], e["attr"]) for e in english]
+    assert [e["detail"] for e in chinese] != [e["detail"] for e in english]
