@@ -312,3 +312,25 @@ def test_accept_language_changes_the_wording_not_the_codes(push, language):
     # then the codes and paths are the same, the wording is not
     assert [(e["code"], e["attr"]) for e in chinese] == [(e["code"], e["attr"]) for e in english]
     assert [e["detail"] for e in chinese] != [e["detail"] for e in english]
+
+
+SECTION_MODELS = {
+    "orderInfo": "Order",
+    "userAdditional.deviceInfo": "Device",
+    "userAdditional.contactInfo": "Contact",
+    "userAdditional.workOfficeInfo": "Employer",
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "field"), [(path, field) for path, field in protocol_fields() if field.value_format.max_length]
+)
+def test_every_documented_maximum_length_fits_its_column(path, field):
+    # given the model and column that store the field
+    from orders import models
+
+    section = path.rsplit(".", 1)[0]
+    model = getattr(models, SECTION_MODELS[section])
+    column = model._meta.get_field(field.source.removesuffix("_spare"))
+    # then the guide's maximum is the column's
+    assert field.value_format.max_length == column.max_length, path
