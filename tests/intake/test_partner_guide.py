@@ -289,7 +289,7 @@ def test_the_guide_cites_no_file_a_partner_cannot_see():
         "Retry-After",
         "TLS 1.2",
         "outbound IP addresses",
-        "read timeout 30 s",
+        "read timeout 60 s",
         "`<SUPPORT_CONTACT>`",
         "`https://<SANDBOX_HOST>`",
         "`https://<PRODUCTION_HOST>`",
