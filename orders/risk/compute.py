@@ -27,6 +27,8 @@ class _Finding:
     order_id: int
     code: str
     detection: Detection
+    # The relational signals each linked order already holds (`Lookups.held`): those are not written again.
+    held: dict[int, set[str]]
 
 
 def _detect(facts: OrderFacts, config: RiskConfig) -> list[_Finding]:
@@ -37,7 +39,7 @@ def _detect(facts: OrderFacts, config: RiskConfig) -> list[_Finding]:
             continue
         detection = signal.detect(facts, lookups, config)
         if detection is not None:
-            findings.append(_Finding(facts.order_id, code, detection))
+            findings.append(_Finding(facts.order_id, code, detection, lookups.held))
     return findings
 
 
@@ -149,11 +151,15 @@ def _own_row(finding: _Finding, config: RiskConfig, now) -> RiskSignal:
 
 
 def _linked(findings: list[_Finding]) -> dict[tuple[int, str], set[tuple[str, str]]]:
-    """(linked order, code) -> what relates it to the computed orders, for each relational finding."""
+    """(linked order, code) -> what relates it to the computed orders, for each linked order lacking the signal.
+
+    Once the orders sharing an identifier hold the signal (from the second
+    applicant on), this is empty: a later order writes nothing on them."""
     linked = defaultdict(set)
     for finding in findings:
         for order_id, via in finding.detection.links.items():
-            linked[(order_id, finding.code)] |= via
+            if finding.code not in finding.held.get(order_id, ()):
+                linked[(order_id, finding.code)] |= via
     return linked
 
 
