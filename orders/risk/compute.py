@@ -109,7 +109,7 @@ def _recompute_stored(orders: list[Order], config: RiskConfig) -> list[RiskSigna
     signals = _write(findings, order_ids={order.pk for order in orders}, config=config)
     pending = [order.pk for order in orders if order.risk_pending]
     if pending:
-        Order.objects.filter(pk__in=pending).update(risk_pending=False)
+        Order.objects.filter(pk__in=pending).update(risk_pending=False, risk_computed_at=timezone.now())
     return signals
 
 
