@@ -85,7 +85,7 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         # A connection kept across requests is checked before reuse, so a
         # restarted database costs one failed request at most, not a restart.
-        conn_health_checks=env_bool("DATABASE_HEALTH_CHECKS", True),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
