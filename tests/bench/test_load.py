@@ -47,6 +47,9 @@ def test_timed_blocks_alternate_the_kinds_and_wait_for_signals_after_platform_bl
         def lags(self, answered):
             return [0.5] * len(answered)
 
+        def between_blocks(self):
+            pass
+
     monkeypatch.setattr(load, "push_block", fake_block)
     kinds = {
         "platform": (PUSH_PATH, [[("p1", b"")], [("p2", b"")], [("p3", b"")]]),
