@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0008_institutions_from_intake'),
+        ("orders", "0008_institutions_from_intake"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='order',
-            name='risk_computed_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='risk signals computed at'),
+            model_name="order",
+            name="risk_computed_at",
+            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name="risk signals computed at"),
         ),
     ]
