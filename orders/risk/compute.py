@@ -131,7 +131,7 @@ def _recompute_stored(orders: list[Order], config: RiskConfig) -> list[RiskSigna
     )
     pending = [order.pk for order in orders if order.risk_pending]
     if pending:
-        Order.objects.filter(pk__in=pending).update(risk_pending=False)
+        Order.objects.filter(pk__in=pending).update(risk_pending=False, risk_computed_at=timezone.now())
     return signals
 
 
