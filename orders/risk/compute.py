@@ -68,7 +68,7 @@ def risk_signals_for_order(*, order_id: int) -> bool:
             )
         )
         _write_pending(_detect(facts, config), order_id=order_id, config=config)
-        Order.objects.filter(pk=order_id).update(risk_pending=False)
+        Order.objects.filter(pk=order_id).update(risk_pending=False, risk_computed_at=timezone.now())
     return True
 
 
