@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0009_order_risk_computed_at'),
-        ('orders', '0009_risk_links_derived'),
+        ("orders", "0009_order_risk_computed_at"),
+        ("orders", "0009_risk_links_derived"),
     ]
 
-    operations = [
-    ]
+    operations = []
