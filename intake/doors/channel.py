@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.csrf import csrf_exempt
 
-from config.errors import DatabaseUnavailable, LengthRequired, PayloadTooLarge
+from config.errors import DatabaseUnavailable, LengthRequired, PayloadTooLarge, outage_headers
 from intake import payload, services, signing
 from intake.doors import pull
 from intake.doors.http import read_body, request_context
@@ -272,7 +272,10 @@ def _handle(request, *, legacy_dispatch: bool) -> JsonResponse:
         # of push_receive rolled back, so nothing (not even the log row) was written.
         logger.warning("Channel push refused: database unavailable", exc_info=True)
         detail = str(DatabaseUnavailable.default_detail)
-        return _answer(0, detail, [error_item(DatabaseUnavailable.default_code, detail)], http_status=503)
+        response = _answer(0, detail, [error_item(DatabaseUnavailable.default_code, detail)], http_status=503)
+        for header, value in outage_headers().items():
+            response[header] = value
+        return response
     except Exception:
         # Never a 500 or an HTML page on this door: the protocol's clients read
         # only the JSON. The durable transaction of push_receive rolled back.

@@ -22,7 +22,10 @@ class Migration(migrations.Migration):
                 (
                     "code",
                     models.SlugField(
-                        help_text="Sent to the institution as is.", max_length=32, unique=True, verbose_name="code"
+                        help_text="Sent to the institution as is.",
+                        max_length=32,
+                        unique=True,
+                        verbose_name="reason code",
                     ),
                 ),
                 ("label_en", models.CharField(max_length=64, verbose_name="label (English)")),

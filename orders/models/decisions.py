@@ -18,7 +18,7 @@ class RejectionReason(models.Model):
     (`is_active` off) is no longer offered but still names the decisions that used it.
     """
 
-    code = models.SlugField(_("code"), max_length=32, unique=True, help_text=_("Sent to the institution as is."))
+    code = models.SlugField(_("reason code"), max_length=32, unique=True, help_text=_("Sent to the institution as is."))
     label_en = models.CharField(_("label (English)"), max_length=64)
     label_zh = models.CharField(
         _("label (Chinese)"), max_length=64, help_text=_("Sent as the remark when the reviewer writes no text.")

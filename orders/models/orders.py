@@ -61,6 +61,9 @@ class Order(models.Model):
     # the response (orders.risk.risk_signals_after_push); a worker that dies in
     # between leaves it set for `recompute_risk_signals --pending`.
     risk_pending = models.BooleanField(_("risk signals pending"), default=False, db_default=False)
+    # When the signals job cleared `risk_pending` (null for orders written before it, or
+    # still pending): the lag from push to signals, read by the benchmark and by operators.
+    risk_computed_at = models.DateTimeField(_("risk signals computed at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("order")

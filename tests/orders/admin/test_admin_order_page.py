@@ -12,9 +12,11 @@ from orders import services
 from orders.choices import ReviewEventKind, ReviewStatus
 from orders.models import Order, PersonalDataAccess, ReviewEvent, RiskSignal
 from orders.risk import SIGNAL_CODES
+from orders.risk.links import SHOWN_LIMIT
 from tests.factories import (
     AddressBookEntryFactory,
     AnalystFactory,
+    DeviceFactory,
     OrderFactory,
     ReviewerFactory,
     UserFactory,
@@ -130,26 +132,39 @@ def test_order_page_queries_do_not_grow_with_the_address_book_or_the_signals(
     client.get(_page(order))
 
     # when / then: session, user, permissions (2), the dossier (5), its risk signals (1) and, when
-    # there are any, their linked orders (1, for every signal at once), its decisions and revisions (2),
-    # Django's own object fetch, the access-row INSERT. (11 before the risk panel: +1, +1 more only when
-    # the order has signals; +2 with the decisions and revisions.)
+    # there are any, their linked orders and how many (1, derived for every signal at once), its decisions
+    # and revisions (2), Django's own object fetch, the access-row INSERT. (11 before the risk panel: +1,
+    # +1 more only when the order has signals; +2 with the decisions and revisions.)
     with django_assert_num_queries(14 + bool(signal_count)):
         response = client.get(_page(order))
-    assert response.content.decode().count('class="risk-signal"') == signal_count
+    content = response.content.decode()
+    assert content.count('class="risk-signal"') == signal_count
+    # the newest linked orders, and how many more
+    assert content.count('class="linked-order"') == min(links, SHOWN_LIMIT)
+    assert ('class="muted more-linked">+10<' in content) is (links == 30)
 
 
 def _signals(order, codes, *, linked=(), severity="medium"):
-    signals = RiskSignal.objects.bulk_create(
+    """Signals on `order`; relational ones relate it, through one device identifier, to the `linked` orders."""
+    imei = f"8600000{order.pk:08d}"
+    if linked:
+        DeviceFactory(order=order, imei=imei)
+        for other in linked:
+            DeviceFactory(order=other, imei=imei)
+    params = {"linked": True, "via": [["imei", imei]]} if linked else None
+    return RiskSignal.objects.bulk_create(
         [
             RiskSignal(
-                order=order, code=code, severity=severity, reason_zh=f"中文原因 {code}", reason_en=f"Reason {code}"
+                order=order,
+                code=code,
+                severity=severity,
+                reason_zh=f"中文原因 {code}",
+                reason_en=f"Reason {code}",
+                params=params if code == "shared_device" else None,
             )
             for code in codes
         ]
     )
-    for signal in signals:
-        signal.linked_orders.set(linked)
-    return signals
 
 
 # --- The risk-signal panel ------------------------------------------------------------------------
