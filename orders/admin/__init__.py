@@ -8,10 +8,11 @@
 - `privacy`: personal fields and push bodies drawn through `orders.pii`;
 - `audit`: review events, personal-data accesses, retention purges;
 - `export`: the changelist's CSV export, export logs and staff API tokens;
-- `risk`: the risk flags column and its annotation.
+- `risk`: the risk flags column and its annotation;
+- `feedback`: decision deliveries, their attempts and each institution's delivery health.
 """
 
-from orders.admin import audit, export, orders, privacy, pushed_data, risk
+from orders.admin import audit, export, feedback, orders, privacy, pushed_data, risk
 from orders.admin.changelist import EstimatedCountPaginator, LargeTableAdmin, ReadOnlyAdmin
 from orders.admin.export import CsvExportAdminMixin
 from orders.admin.filters import OrderNumberFilter, with_every_filterset_parameter
@@ -28,6 +29,7 @@ __all__ = [
     "RiskFlagsAdminMixin",
     "audit",
     "export",
+    "feedback",
     "orders",
     "privacy",
     "pushed_data",

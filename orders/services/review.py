@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.choices import ReviewEventKind, ReviewStatus, RiskSeverity
+from orders.feedback.services import feedback_record
 from orders.models import Order, ReviewEvent, RiskSignal
 from orders.permissions import ASSIGN_ORDER, REVIEW_ORDER
 
@@ -141,6 +142,7 @@ def order_decide(*, order_id: int, reviewer, status: str, reason: str = "", conf
     )
     order.save(update_fields=["review_status", "assigned_to", "review_updated_at"])
     event.save()
+    feedback_record(order=order)  # the delivery to the institution, in this transaction (orders/feedback/)
     return order
 
 
