@@ -104,7 +104,7 @@ def receiver():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     server.daemon_threads = True
     state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield state
     server.shutdown()
@@ -136,9 +136,7 @@ def feedback_institution(mode: str, url: str):
 
 def decided_order(institution, status: str = ReviewStatus.APPROVED, *, at=None, **fields):
     """An order as order_decide leaves it (without the reviewer): status and time set."""
-    return OrderFactory(
-        institution=institution, review_status=status, review_updated_at=at or timezone.now(), **fields
-    )
+    return OrderFactory(institution=institution, review_status=status, review_updated_at=at or timezone.now(), **fields)
 
 
 def answer_json(body: bytes) -> dict:
