@@ -59,10 +59,14 @@ def test_a_decision_rolled_back_leaves_no_delivery_and_no_job(receiver, settings
     settings.JOBS_INLINE = False
     order, reviewer = _claimed_order(feedback_institution(FeedbackMode.CHANNEL, receiver.url))
 
+    def decide_then_fail():
+        with transaction.atomic():
+            review_services.order_decide(order_id=order.pk, reviewer=reviewer, status=ReviewStatus.APPROVED)
+            raise RuntimeError("the decision's transaction fails after the decision")
+
     # when
-    with pytest.raises(RuntimeError), transaction.atomic():
-        review_services.order_decide(order_id=order.pk, reviewer=reviewer, status=ReviewStatus.APPROVED)
-        raise RuntimeError("the decision's transaction fails after the decision")
+    with pytest.raises(RuntimeError):
+        decide_then_fail()
 
     # then
     assert not Delivery.objects.exists()
@@ -80,4 +84,5 @@ def test_an_unreachable_receiver_does_not_stop_a_decision(settings):
     order.refresh_from_db()
     delivery = Delivery.objects.get(order=order)
     assert order.review_status == ReviewStatus.APPROVED
-    assert delivery.status == DeliveryStatus.PENDING and delivery.attempt_count == 1
+    assert delivery.status == DeliveryStatus.PENDING
+    assert delivery.attempt_count == 1

@@ -26,8 +26,8 @@ CHANNEL_EXAMPLE = {
 WEBHOOK_EXAMPLE = {
     "secret": "whsec_demo_secret",
     "t": 1764493260,
-    "body": '{"id":"3f2b8c1e-5d4a-4e6f-9b7c-2a1d0e9f8c7b","type":"order.decision","created":"2026-11-30T17:00:00+08:00",'
-    '"data":{"orderNo":"YB202611300001","decision":"rejected","approvedAmount":null,"approvedTerm":null,'
+    "body": '{"id":"3f2b8c1e-5d4a-4e6f-9b7c-2a1d0e9f8c7b","type":"order.decision",'
+    '"created":"2026-11-30T17:00:00+08:00","data":{"orderNo":"YB202611300001","decision":"rejected","approvedAmount":null,"approvedTerm":null,'
     '"termUnit":null,"reasonCode":"insufficient_credit","reason":"信用不足","canReapplyAt":"2026-12-30",'
     '"supplements":[],"decidedAt":"2026-11-30T17:00:00+08:00"}}',
 }
@@ -68,7 +68,8 @@ def test_a_channel_delivery_verifies_with_an_independent_md5(receiver, enqueued)
         ua=institution.code, key=institution.channel_key_plain, call=form["call"], args=form["args"]
     )
     assert json.loads(form["args"]) == delivery.payload["args"]
-    assert form["timeStamp"].isdigit() and len(form["timeStamp"]) == 10
+    assert form["timeStamp"].isdigit()
+    assert len(form["timeStamp"]) == 10
 
 
 def test_a_webhook_delivery_verifies_with_an_independent_hmac(receiver, enqueued):
