@@ -1,9 +1,9 @@
 """Decisions go back to the institution (审批结论反馈): outbox, signing, sending, retries, health.
 
-- `wire`: the channel `args` and the webhook `data` of a decision (what is sent);
+- `wire`: the wire values of decisions: the channel `args`, the webhook `data`, the pulls;
 - `signing`: the MD5 envelope and the HMAC-SHA256 header;
 - `destinations`: which URLs and resolved addresses may be contacted (SSRF);
-- `http`: one bounded POST to a checked address;
+- `sender`: one bounded POST to a checked address;
 - `schedule`: the retry schedule, a pure function;
 - `services`: record a decision's delivery, attempt it, send again;
 - `tasks`: the job per attempt and the sweep;

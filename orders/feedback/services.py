@@ -25,7 +25,15 @@ from orders.feedback import schedule, wire
 from orders.feedback.destinations import DestinationRefusedError, Resolver, destination_check, system_resolver
 from orders.feedback.sender import Answer, post
 from orders.feedback.signing import channel_body, webhook_body, webhook_signature
-from orders.models import Delivery, DeliveryAttempt, DeliveryErrorKind, DeliveryStatus, FeedbackMode, Order
+from orders.models import (
+    Decision,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryErrorKind,
+    DeliveryStatus,
+    FeedbackMode,
+    Order,
+)
 
 QUEUE = "deliveries"
 JOB = "orders.feedback.tasks.delivery_send_job"
@@ -38,26 +46,26 @@ MAX_SEND_AGAIN = 500
 
 
 @transaction.atomic(savepoint=False)
-def feedback_record(*, order: Order) -> Delivery | None:
-    """Write the delivery of `order`'s decision and its job, in the caller's (the decision's) transaction.
+def feedback_record(*, order: Order, decision: Decision) -> Delivery | None:
+    """Write the delivery of `decision` and its job, in the caller's (the decision's) transaction.
 
     None when the institution takes no feedback. A pending delivery of an
-    earlier decision of the order is superseded: only the newest is sent.
+    earlier decision of the order is superseded: only the newest is sent. The
+    payload is fixed now, so every attempt sends the same `updated_at` / event.
     """
     institution = order.institution
     if institution.feedback_mode == FeedbackMode.OFF:
         return None
-    decided_at = order.review_updated_at or timezone.now()
     Delivery.objects.filter(order=order, status=DeliveryStatus.PENDING).update(
         status=DeliveryStatus.SUPERSEDED, next_attempt_at=None
     )
     delivery = Delivery.objects.create(
         order=order,
         institution=institution,
-        created_at=decided_at,
-        payload={"args": wire.channel_args(order), "data": wire.webhook_data(order)},
-        next_attempt_at=decided_at,
-        deadline_at=decided_at + schedule.retry_window(),
+        created_at=decision.decided_at,
+        payload={"args": wire.channel_args(decision), "data": wire.webhook_data(decision)},
+        next_attempt_at=decision.decided_at,
+        deadline_at=decision.decided_at + schedule.retry_window(),
     )
     enqueue(JOB, delivery.pk, queue=QUEUE)
     return delivery

@@ -1,6 +1,7 @@
 """The orders app's models, one module per concern, re-exported here so `orders.models.X` keeps working."""
 
 from orders.models.audit import ExportLog, PersonalDataAccess, PersonalDataPurge
+from orders.models.decisions import Decision, OrderRevision, RejectionReason
 from orders.models.feedback import Delivery, DeliveryAttempt, DeliveryErrorKind, DeliveryStatus, FeedbackMode
 from orders.models.institutions import Institution, PushLog, PushOutcome
 from orders.models.orders import AddressBookEntry, Contact, Device, Employer, Order
@@ -11,6 +12,7 @@ from orders.models.staff_tokens import StaffApiToken
 __all__ = [
     "AddressBookEntry",
     "Contact",
+    "Decision",
     "Delivery",
     "DeliveryAttempt",
     "DeliveryErrorKind",
@@ -21,10 +23,12 @@ __all__ = [
     "FeedbackMode",
     "Institution",
     "Order",
+    "OrderRevision",
     "PersonalDataAccess",
     "PersonalDataPurge",
     "PushLog",
     "PushOutcome",
+    "RejectionReason",
     "ReviewEvent",
     "RiskSignal",
     "StaffApiToken",

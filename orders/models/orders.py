@@ -1,9 +1,10 @@
 """Normalized records of a pushed loan order: the order, its device, contacts, employer and address book.
 
 Everything an institution pushed (order, device, contacts, employer, address book)
-is written once, by `orders.services.order_create_from_push`, inside the push's
-transaction, and never changed afterwards: reviewers add review state and events
-beside it, they do not edit it.
+is written by `orders.services.order_create_from_push`, inside the push's
+transaction, and replaced only by the institution itself, when it supplies an
+order again that needed information (`orders.services.order_revise_from_push`):
+reviewers add review state and events beside it, they do not edit it.
 """
 
 from django.conf import settings

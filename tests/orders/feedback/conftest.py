@@ -10,11 +10,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
-from orders.choices import ReviewStatus
+from orders.choices import ReviewStatus, TermUnit
 from orders.feedback import sender, services
 from orders.institutions import institution_rotate_webhook_secret
-from orders.models import FeedbackMode
-from tests.factories import InstitutionFactory, OrderFactory
+from orders.models import Decision, FeedbackMode
+from tests.factories import InstitutionFactory, OrderFactory, UserFactory
 
 TEN_MB = 10 * 1024 * 1024
 
@@ -134,9 +134,31 @@ def feedback_institution(mode: str, url: str):
     return institution
 
 
-def decided_order(institution, status: str = ReviewStatus.APPROVED, *, at=None, **fields):
-    """An order as order_decide leaves it (without the reviewer): status and time set."""
-    return OrderFactory(institution=institution, review_status=status, review_updated_at=at or timezone.now(), **fields)
+def decided(institution, status: str = ReviewStatus.APPROVED, *, at=None, order=None, reason: str = ""):
+    """A decision as order_decide records it (without the reviewer's claim): the order moved, a Decision row."""
+    at = at or timezone.now()
+    order = order or OrderFactory(institution=institution, loan_amount_fen=500_000)
+    order.review_status, order.review_updated_at = status, at
+    order.save(update_fields=["review_status", "review_updated_at"])
+    approved = status == ReviewStatus.APPROVED
+    return Decision.objects.create(
+        order=order,
+        decided_by=UserFactory(),
+        decided_at=at,
+        decision=status,
+        approved_amount_fen=order.loan_amount_fen if approved else None,
+        approved_term=12 if approved else None,
+        term_unit=TermUnit.MONTH if approved else "",
+        reason_code_id="insufficient_credit" if status == ReviewStatus.REJECTED else None,
+        reason=reason,
+        supplements=["userAdditional.workOfficeInfo.companyName"] if status == ReviewStatus.NEEDS_INFO else [],
+        sequence_ms=int(at.timestamp() * 1000),
+    )
+
+
+def record(decision):
+    """The delivery order_decide writes for `decision`."""
+    return services.feedback_record(order=decision.order, decision=decision)
 
 
 def answer_json(body: bytes) -> dict:

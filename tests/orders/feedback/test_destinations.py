@@ -7,7 +7,7 @@ import pytest
 from orders.feedback import sender, services
 from orders.feedback.destinations import Allowed, DestinationRefusedError, destination_check, feedback_url_problem
 from orders.models import DeliveryErrorKind, DeliveryStatus, FeedbackMode
-from tests.orders.feedback.conftest import decided_order, feedback_institution
+from tests.orders.feedback.conftest import decided, feedback_institution, record
 
 NONE_ALLOWED = Allowed.parse([])
 LOOPBACK_ALLOWED = Allowed.parse(["127.0.0.1"])
@@ -90,7 +90,7 @@ def test_an_allowed_network_admits_its_resolved_addresses():
 def test_a_loopback_receiver_not_allowed_is_never_contacted(receiver, enqueued, settings):
     # given: the receiver listens on loopback, which the setting no longer allows
     settings.FEEDBACK_ALLOWED_HOSTS = []
-    delivery = services.feedback_record(order=decided_order(feedback_institution(FeedbackMode.CHANNEL, receiver.url)))
+    delivery = record(decided(feedback_institution(FeedbackMode.CHANNEL, receiver.url)))
 
     # when
     attempt = services.delivery_attempt(delivery_id=delivery.pk)
@@ -108,9 +108,7 @@ def test_a_dns_answer_that_changes_to_a_private_address_is_refused_before_connec
         services, "post", lambda destination, **kwargs: connected.append(destination.address) or sender.Answer(500)
     )
     monkeypatch.setattr(socket, "create_connection", lambda *args, **kwargs: pytest.fail("connected"))
-    delivery = services.feedback_record(
-        order=decided_order(feedback_institution(FeedbackMode.CHANNEL, "https://lender.example.com/feedback"))
-    )
+    delivery = record(decided(feedback_institution(FeedbackMode.CHANNEL, "https://lender.example.com/feedback")))
     answers = iter([[PUBLIC], ["10.0.0.5"]])
     resolver = lambda host, port: next(answers)  # noqa: E731
 
@@ -132,9 +130,7 @@ def test_a_dns_answer_that_changes_to_a_private_address_is_refused_before_connec
 @pytest.mark.django_db
 def test_a_name_that_does_not_resolve_is_a_dns_error(enqueued):
     # given
-    delivery = services.feedback_record(
-        order=decided_order(feedback_institution(FeedbackMode.CHANNEL, "https://lender.example.com/feedback"))
-    )
+    delivery = record(decided(feedback_institution(FeedbackMode.CHANNEL, "https://lender.example.com/feedback")))
 
     def unresolvable(host, port):
         raise socket.gaierror("Name or service not known")

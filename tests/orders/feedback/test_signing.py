@@ -11,7 +11,7 @@ import pytest
 
 from orders.feedback import services, signing
 from orders.models import FeedbackMode
-from tests.orders.feedback.conftest import decided_order, feedback_institution
+from tests.orders.feedback.conftest import decided, feedback_institution, record
 
 INTEGRATION_DOC = Path(__file__).resolve().parents[3] / "docs" / "integration.md"
 
@@ -52,7 +52,7 @@ pytestmark = pytest.mark.django_db
 def test_a_channel_delivery_verifies_with_an_independent_md5(receiver, enqueued):
     # given
     institution = feedback_institution(FeedbackMode.CHANNEL, receiver.url)
-    delivery = services.feedback_record(order=decided_order(institution))
+    delivery = record(decided(institution))
 
     # when
     services.delivery_attempt(delivery_id=delivery.pk)
@@ -75,7 +75,7 @@ def test_a_channel_delivery_verifies_with_an_independent_md5(receiver, enqueued)
 def test_a_webhook_delivery_verifies_with_an_independent_hmac(receiver, enqueued):
     # given
     institution = feedback_institution(FeedbackMode.WEBHOOK, receiver.url)
-    delivery = services.feedback_record(order=decided_order(institution))
+    delivery = record(decided(institution))
 
     # when
     services.delivery_attempt(delivery_id=delivery.pk)
@@ -102,7 +102,7 @@ def test_retries_carry_the_same_event_id_and_updated_at(receiver, enqueued):
     # given: the first attempt fails
     receiver.answer("error_500")
     institution = feedback_institution(FeedbackMode.WEBHOOK, receiver.url)
-    delivery = services.feedback_record(order=decided_order(institution))
+    delivery = record(decided(institution))
     services.delivery_attempt(delivery_id=delivery.pk)
     delivery.refresh_from_db()
 
