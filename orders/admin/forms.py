@@ -57,7 +57,7 @@ class DecisionForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, order: Order, **kwargs):
+    def __init__(self, *args, order: Order, has_employer: bool | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.order = order
         self.fields["reason_code"].choices = [
@@ -127,13 +127,13 @@ def decision_draft_save(request, order_id: int, *, errors: dict) -> None:
     }
 
 
-def decision_form(request, order: Order) -> DecisionForm:
+def decision_form(request, order: Order, *, has_employer: bool | None = None) -> DecisionForm:
     """A blank decision form, or the one just refused for this order, bound again with its errors."""
     draft = request.session.pop(decision_draft_key(order.pk), None)
     if not isinstance(draft, dict) or not isinstance(draft.get("data"), dict):
-        return DecisionForm(order=order)
+        return DecisionForm(order=order, has_employer=has_employer)
     data = MultiValueDict({name: list(values) for name, values in draft["data"].items() if isinstance(values, list)})
-    form = DecisionForm(data, order=order)
+    form = DecisionForm(data, order=order, has_employer=has_employer)
     form.is_valid()
     for name, messages in (draft.get("errors") or {}).items():
         field = name if name in form.fields else None

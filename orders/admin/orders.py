@@ -163,6 +163,7 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
         unmasked = can_view_personal_data(user)
         can_review = self.has_review_permission(request)
         shown = dossier_as_shown(dossier, user)
+        can_decide = services.order_can_decide(order=dossier.order, reviewer=user)
         context = {
             **(extra_context or {}),
             "dossier": shown,
@@ -176,9 +177,12 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
             + "?"
             + urlencode({"institution__id__exact": dossier.order.institution_id, "order_no": dossier.order.order_no}),
             "can_review": can_review,
-            "can_decide": services.order_can_decide(order=dossier.order, reviewer=user),
+            "can_decide": can_decide,
             "can_claim": services.order_can_claim(order=dossier.order, reviewer=user),
-            "decision_form": decision_form(request, dossier.order),
+            # Drawn only for the reviewer holding the order: its choices cost two queries.
+            "decision_form": (
+                decision_form(request, dossier.order, has_employer=dossier.employer is not None) if can_decide else None
+            ),
             "decisions": dossier.decisions,
             "revisions": revisions_shown(dossier.revisions, user),
             "needs_high_risk_confirmation": any(

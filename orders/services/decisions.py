@@ -85,9 +85,14 @@ def _whole_number(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def order_supplementable_paths(*, order: Order) -> list[str]:
-    """The order's own pushed leaf paths: what `needs_info` may ask the institution to supply again."""
-    return pushed_paths(has_employer=Employer.objects.filter(order_id=order.pk).exists())
+def order_supplementable_paths(*, order: Order, has_employer: bool | None = None) -> list[str]:
+    """The order's own pushed leaf paths: what `needs_info` may ask the institution to supply again.
+
+    `has_employer`: whether the order has an employer row, when the caller already knows.
+    """
+    if has_employer is None:
+        has_employer = Employer.objects.filter(order_id=order.pk).exists()
+    return pushed_paths(has_employer=has_employer)
 
 
 def reapply_from(value, *, now: dt.datetime | None = None) -> dt.datetime | None:
