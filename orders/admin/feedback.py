@@ -42,7 +42,6 @@ class DeliveryAdmin(LargeTableAdmin):
     ]
     list_filter = ["status", "last_error_kind", "institution", OrderNumberFilter]
     list_select_related = ["order", "institution"]
-    date_hierarchy = "created_at"
     actions = ["send_again"]
     change_list_template = "admin/orders/delivery/change_list.html"
     exclude = ["payload"]
@@ -148,4 +147,3 @@ class DeliveryAttemptAdmin(ReadOnlyAdmin):
     list_display = ["started_at", "delivery", "http_status", "latency_ms", "delivered", "error_kind"]
     list_filter = ["delivered", "error_kind"]
     list_select_related = ["delivery"]
-    date_hierarchy = "started_at"
