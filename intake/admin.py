@@ -43,6 +43,11 @@ class InstitutionAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
     ]
     actions = ["rotate_api_token", "rotate_channel_key", "rotate_webhook_secret", "revoke_credentials"]
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "feedback_url":
+            kwargs["assume_scheme"] = "https"  # a URL typed without a scheme is https, the only one allowed
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def get_readonly_fields(self, request, obj=None):
         # The code is the institution's identity on both doors and in its orders.
         return [*self.readonly_fields, "code"] if obj else self.readonly_fields
