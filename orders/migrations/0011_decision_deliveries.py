@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
                     "event_id",
                     models.UUIDField(default=uuid.uuid4, editable=False, unique=True, verbose_name="event id"),
                 ),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="decided at")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="decision time")),
                 ("payload", models.JSONField(default=dict, verbose_name="payload")),
                 (
                     "status",

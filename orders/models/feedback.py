@@ -58,7 +58,7 @@ class Delivery(models.Model):
         "orders.Institution", on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("institution")
     )
     event_id = models.UUIDField(_("event id"), default=uuid.uuid4, unique=True, editable=False)
-    created_at = models.DateTimeField(_("decided at"), default=timezone.now)
+    created_at = models.DateTimeField(_("decision time"), default=timezone.now)
     payload = models.JSONField(_("payload"), default=dict)
     status = models.CharField(
         _("status"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
