@@ -46,6 +46,8 @@ class InstitutionAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "feedback_url":
             kwargs["assume_scheme"] = "https"  # a URL typed without a scheme is https, the only one allowed
+        if db_field.name == "feedback_mode":
+            kwargs.update(required=False, empty_value=FeedbackMode.OFF)  # a form without it leaves feedback off
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
