@@ -41,6 +41,17 @@ JOB = "orders.feedback.tasks.delivery_send_job"
 CLAIM_LEASE = timedelta(seconds=60)
 # How much of an answer is kept on the attempt, after masking.
 ANSWER_KEPT_CHARS = 2000
+# What recording an attempt changes on its delivery.
+RECORDED_FIELDS = [
+    "attempt_count",
+    "last_attempt_at",
+    "last_error_kind",
+    "claimed_until",
+    "status",
+    "delivered_at",
+    "next_attempt_at",
+    "retry_count",
+]
 # Most deliveries "send again" takes at once: each gets its own job.
 MAX_SEND_AGAIN = 500
 
@@ -192,7 +203,7 @@ def _record(
     # A delivery superseded (or sent again) while this attempt was on the wire keeps its new state.
     if delivery.status == DeliveryStatus.PENDING:
         _next_step(delivery, delivered=delivered, now=now)
-    delivery.save()
+    delivery.save(update_fields=RECORDED_FIELDS)
     return attempt
 
 

@@ -267,3 +267,48 @@ def test_send_again_restarts_the_schedule_and_skips_superseded(receiver, enqueue
     assert failed.deadline_at > timezone.now() + timedelta(hours=71)
     assert enqueued == [(services.JOB, (failed.pk,))]
     assert _attempt(failed).delivered
+
+
+def test_https_checks_the_receivers_certificate(enqueued, tmp_path):
+    # given: a TLS receiver on loopback whose certificate no authority signed
+    import datetime as dt
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder(subject_name=name, issuer_name=name, public_key=key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    delivery = _record(FeedbackMode.WEBHOOK, f"https://127.0.0.1:{server.server_address[1]}/feedback")
+
+    # when
+    try:
+        attempt = _attempt(delivery)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    # then
+    assert attempt.error_kind == DeliveryErrorKind.TLS
+    assert "certificate" in attempt.error.lower()
