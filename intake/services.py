@@ -105,23 +105,26 @@ def push_receive(
         revised, existing = _push_revise(institution, context, push, fingerprint, logged_body)
         if revised is not None:
             return revised
-    if existing.payload_sha256 == fingerprint:
-        result = PushResult(PushOutcome.DUPLICATE, 200, existing)
-    else:
-        result = PushResult(
-            PushOutcome.CONFLICT,
-            409,
-            existing,
-            [
-                payload.error_item(
-                    "order_conflict",
-                    _("This orderNo was already pushed with different content; the stored order is unchanged."),
-                    "orderInfo.orderNo",
-                )
-            ],
-        )
+    result = _duplicate_or_conflict(existing, fingerprint)
     _push_log_write(institution, context, result, logged_body, push.order_no)
     return result
+
+
+def _duplicate_or_conflict(existing: Order, fingerprint: str) -> PushResult:
+    if existing.payload_sha256 == fingerprint:
+        return PushResult(PushOutcome.DUPLICATE, 200, existing)
+    return PushResult(
+        PushOutcome.CONFLICT,
+        409,
+        existing,
+        [
+            payload.error_item(
+                "order_conflict",
+                _("This orderNo was already pushed with different content; the stored order is unchanged."),
+                "orderInfo.orderNo",
+            )
+        ],
+    )
 
 
 def _push_revise(

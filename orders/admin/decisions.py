@@ -2,13 +2,14 @@
 
 from django.contrib import admin
 
+from config.admin import DocumentedQueryStringAdminMixin
 from orders.admin.changelist import ReadOnlyAdmin
 from orders.admin.filters import OrderNumberFilter
 from orders.models import Decision, RejectionReason
 
 
 @admin.register(RejectionReason)
-class RejectionReasonAdmin(admin.ModelAdmin):
+class RejectionReasonAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
     """The reasons reviewers pick to reject; `code` is what institutions receive, so it is fixed once used."""
 
     list_display = ["code", "label_zh", "label_en", "is_active", "position"]

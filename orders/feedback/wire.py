@@ -67,7 +67,8 @@ def channel_args(subject: Decision | Order) -> dict:
         since = order.review_updated_at or order.received_at
         return {
             "order_sn": order.order_no,
-            "approve_status": IN_REVIEW,
+            # An order decided before decisions carried terms has no record: its status still says which.
+            "approve_status": APPROVE_STATUS.get(order.review_status, IN_REVIEW),
             "approve_remark": "",
             "approve_amount": "",
             "approve_term": "",

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from orders import services
 from orders.choices import ReviewEventKind, ReviewStatus
@@ -15,6 +16,13 @@ pytestmark = pytest.mark.django_db
 APPROVE = {"decision": "approved", "approved_amount": 100_00, "approved_term": 12, "term_unit": "month"}
 REJECT = {"decision": "rejected", "reason_code": "device_risk"}
 NEEDS_INFO = {"decision": "needs_info", "supplements": ("orderInfo.userPhone",)}
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # The messages are checked in English; a test before may have left another language active.
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -341,3 +349,25 @@ def test_the_push_field_table_names_every_leaf_the_protocol_defines():
 
     # then
     assert paths == leaves
+
+
+@pytest.mark.parametrize(
+    ("terms", "queries"),
+    [
+        # lock, high-risk check, last sequence, decision, order, event (+ savepoint pair)
+        (APPROVE, 8),
+        # lock, reason code, last sequence, decision, order, event (+ savepoint pair)
+        (REJECT, 8),
+        # lock, employer (the pushed paths), last sequence, decision, order, event (+ savepoint pair)
+        (NEEDS_INFO, 8),
+    ],
+    ids=["approved", "rejected", "needs_info"],
+)
+def test_a_decision_costs_a_fixed_number_of_queries(reviewer, django_assert_num_queries, terms, queries):
+    # given: the reviewer's permissions already cached
+    order = _claimed(reviewer)
+    reviewer.has_perm("orders.review_order")
+
+    # when / then
+    with django_assert_num_queries(queries):
+        _decide(order, reviewer, **terms)
