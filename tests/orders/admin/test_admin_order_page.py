@@ -131,9 +131,10 @@ def test_order_page_queries_do_not_grow_with_the_address_book_or_the_signals(
 
     # when / then: session, user, permissions (2), the dossier (5), its risk signals (1) and, when
     # there are any, their linked orders (1, for every signal at once), its decisions and revisions (2),
-    # Django's own object fetch, the access-row INSERT. (11 before the risk panel: +1, +1 more only when
-    # the order has signals; +2 with the decisions and revisions.)
-    with django_assert_num_queries(14 + bool(signal_count)):
+    # its newest delivery to the institution (1), Django's own object fetch, the access-row INSERT. (11 before
+    # the risk panel: +1, +1 more only when the order has signals; +2 with the decisions and revisions; +1
+    # with the delivery.)
+    with django_assert_num_queries(15 + bool(signal_count)):
         response = client.get(_page(order))
     assert response.content.decode().count('class="risk-signal"') == signal_count
 
