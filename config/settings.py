@@ -371,6 +371,17 @@ JOB_SCHEDULES = {
     "platform: sweep pending risk signals": ("orders.risk.tasks.risk_signals_sweep", 1, "signals"),
     "platform: purge personal data": ("orders.tasks.personal_data_purge_job", 24 * 60, "maintenance"),
     "platform: clean up finished jobs": ("config.jobs.jobs_cleanup", 60, "maintenance"),
+    "platform: sweep decision deliveries": ("orders.feedback.tasks.deliveries_sweep", 1, "deliveries"),
 }
 # Failed jobs and leftover one-off schedules are kept this many days for the admin, then deleted.
 JOB_FAILED_KEPT_DAYS = env_int("JOB_FAILED_KEPT_DAYS", 30)
+
+# Decisions delivered to institutions (orders/feedback/, docs/integration.md). Feedback URLs are https;
+# these hosts, addresses or CIDR networks are the only destinations allowed over http or in private
+# and loopback ranges (tests: 127.0.0.1). A host name listed is trusted whatever it resolves to.
+FEEDBACK_ALLOWED_HOSTS = env_list("FEEDBACK_ALLOWED_HOSTS", [])
+# The retry schedule: FIRST seconds, doubling, at most CAP between attempts (±10%), for WINDOW
+# seconds after the decision, then failed. Shorten them only for a test with real workers.
+FEEDBACK_RETRY_FIRST_SECONDS = env_int("FEEDBACK_RETRY_FIRST_SECONDS", 30)
+FEEDBACK_RETRY_CAP_SECONDS = env_int("FEEDBACK_RETRY_CAP_SECONDS", 3600)
+FEEDBACK_RETRY_WINDOW_SECONDS = env_int("FEEDBACK_RETRY_WINDOW_SECONDS", 72 * 3600)

@@ -10,10 +10,11 @@
 - `export`: the changelist's CSV export, export logs and staff API tokens;
 - `decisions`: decisions (read-only) and the rejection reasons;
 - `revisions`: an order supplied again, its changes as shown;
-- `risk`: the risk flags column and its annotation.
+- `risk`: the risk flags column and its annotation;
+- `feedback`: decision deliveries, their attempts and each institution's delivery health.
 """
 
-from orders.admin import audit, decisions, export, orders, privacy, pushed_data, revisions, risk
+from orders.admin import audit, decisions, export, feedback, orders, privacy, pushed_data, revisions, risk
 from orders.admin.changelist import EstimatedCountPaginator, LargeTableAdmin, ReadOnlyAdmin
 from orders.admin.export import CsvExportAdminMixin
 from orders.admin.filters import OrderNumberFilter, with_every_filterset_parameter
@@ -31,6 +32,7 @@ __all__ = [
     "audit",
     "decisions",
     "export",
+    "feedback",
     "orders",
     "privacy",
     "pushed_data",

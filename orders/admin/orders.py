@@ -38,6 +38,7 @@ from orders.admin.privacy import dossier_as_shown
 from orders.admin.revisions import revisions_shown
 from orders.admin.risk import RiskFlagsAdminMixin, risk_flags_column
 from orders.choices import RiskSeverity
+from orders.feedback import selectors as feedback_selectors
 from orders.models import Order
 from orders.permissions import ASSIGN_ORDER, REVIEW_ORDER
 from orders.pii import Kind, can_view_personal_data, mask_phone
@@ -190,6 +191,7 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
             "note_form": NoteForm(),
             "review_url": reverse("admin:orders_order_review", args=[dossier.order.pk]),
             "claim_next_url": reverse("admin:orders_order_claim_next"),
+            "feedback_delivery": feedback_selectors.order_delivery(order_id=dossier.order.pk),
         }
         response = super().change_view(request, object_id, form_url, context)
         if response.status_code == 200 and hasattr(response, "context_data"):

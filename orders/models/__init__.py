@@ -2,6 +2,7 @@
 
 from orders.models.audit import ExportLog, PersonalDataAccess, PersonalDataPurge
 from orders.models.decisions import Decision, OrderRevision, RejectionReason
+from orders.models.feedback import Delivery, DeliveryAttempt, DeliveryErrorKind, DeliveryStatus, FeedbackMode
 from orders.models.institutions import Institution, PushLog, PushOutcome
 from orders.models.orders import AddressBookEntry, Contact, Device, Employer, Order
 from orders.models.review import ReviewEvent
@@ -12,9 +13,14 @@ __all__ = [
     "AddressBookEntry",
     "Contact",
     "Decision",
+    "Delivery",
+    "DeliveryAttempt",
+    "DeliveryErrorKind",
+    "DeliveryStatus",
     "Device",
     "Employer",
     "ExportLog",
+    "FeedbackMode",
     "Institution",
     "Order",
     "OrderRevision",

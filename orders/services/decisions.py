@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.choices import DecisionKind, ReviewEventKind, RiskSeverity, TermUnit
+from orders.feedback.services import feedback_record
 from orders.models import Decision, Employer, Order, RejectionReason, RiskSignal
 from orders.permissions import REVIEW_ORDER
 from orders.push_fields import pushed_paths
@@ -222,6 +223,7 @@ def order_decide(*, order_id: int, reviewer, terms: DecisionTerms) -> Decision:
     )
     order.save(update_fields=["review_status", "assigned_to", "review_updated_at"])
     event.save()
+    feedback_record(order=order, decision=decision)  # its delivery to the institution, in this transaction
     return decision
 
 

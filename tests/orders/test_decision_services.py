@@ -354,12 +354,12 @@ def test_the_push_field_table_names_every_leaf_the_protocol_defines():
 @pytest.mark.parametrize(
     ("terms", "queries"),
     [
-        # lock, high-risk check, last sequence, decision, order, event (+ savepoint pair)
-        (APPROVE, 8),
-        # lock, reason code, last sequence, decision, order, event (+ savepoint pair)
-        (REJECT, 8),
-        # lock, employer (the pushed paths), last sequence, decision, order, event (+ savepoint pair)
-        (NEEDS_INFO, 8),
+        # lock, high-risk check, last sequence, decision, order, event, feedback mode (+ savepoints)
+        (APPROVE, 9),
+        # lock, reason code, last sequence, decision, order, event, feedback mode (+ savepoints)
+        (REJECT, 9),
+        # lock, employer (pushed paths), last sequence, decision, order, event, feedback mode (+ savepoints)
+        (NEEDS_INFO, 9),
     ],
     ids=["approved", "rejected", "needs_info"],
 )

@@ -133,9 +133,10 @@ def test_order_page_queries_do_not_grow_with_the_address_book_or_the_signals(
 
     # when / then: session, user, permissions (2), the dossier (5), its risk signals (1) and, when
     # there are any, their linked orders and how many (1, derived for every signal at once), its decisions
-    # and revisions (2), Django's own object fetch, the access-row INSERT. (11 before the risk panel: +1,
-    # +1 more only when the order has signals; +2 with the decisions and revisions.)
-    with django_assert_num_queries(14 + bool(signal_count)):
+    # and revisions (2), its newest delivery to the institution (1), Django's own object fetch, the access-row
+    # INSERT. (11 before the risk panel: +1, +1 more only when the order has signals; +2 with the decisions
+    # and revisions; +1 with the delivery.)
+    with django_assert_num_queries(15 + bool(signal_count)):
         response = client.get(_page(order))
     content = response.content.decode()
     assert content.count('class="risk-signal"') == signal_count
