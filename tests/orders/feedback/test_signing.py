@@ -15,7 +15,7 @@ from tests.orders.feedback.conftest import decided, feedback_institution, record
 
 INTEGRATION_DOC = Path(__file__).resolve().parents[3] / "docs" / "integration.md"
 
-# The worked examples of docs/integration.md §6, printed there verbatim.
+# The worked examples of docs/integration.md §10, printed there verbatim.
 CHANNEL_EXAMPLE = {
     "ua": "demo",
     "key": "6b1f0c2d9e8a7b3c4d5e6f708192a3b4c5d6e7f8091a2b3c",
