@@ -197,6 +197,8 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        # The signed channel door: plain Django views, which the generator does not see.
+        "intake.openapi.channel_paths",
     ],
 }
 
@@ -325,6 +327,8 @@ PUSH_RATE_LIMIT_PER_MINUTE = env_int("PUSH_RATE_LIMIT_PER_MINUTE", 600)
 # envelope) answered per client address and minute before further ones get 429.
 # They are push-logged once per address and minute, with their count.
 PUSH_REFUSALS_PER_MINUTE = env_int("PUSH_REFUSALS_PER_MINUTE", 30)
+# Retry-After (seconds) of every 503 (database unavailable): a client waits this long, not hammers.
+OUTAGE_RETRY_AFTER_SECONDS = env_int("OUTAGE_RETRY_AFTER_SECONDS", 30)
 
 # Days after which an order's address book, raw push body and device identifiers are
 # purged by `manage.py purge_personal_data` (PIPL: shortest retention necessary).
@@ -368,6 +372,17 @@ JOB_SCHEDULES = {
     "platform: sweep pending risk signals": ("orders.risk.tasks.risk_signals_sweep", 1, "signals"),
     "platform: purge personal data": ("orders.tasks.personal_data_purge_job", 24 * 60, "maintenance"),
     "platform: clean up finished jobs": ("config.jobs.jobs_cleanup", 60, "maintenance"),
+    "platform: sweep decision deliveries": ("orders.feedback.tasks.deliveries_sweep", 1, "deliveries"),
 }
 # Failed jobs and leftover one-off schedules are kept this many days for the admin, then deleted.
 JOB_FAILED_KEPT_DAYS = env_int("JOB_FAILED_KEPT_DAYS", 30)
+
+# Decisions delivered to institutions (orders/feedback/, docs/integration.md). Feedback URLs are https;
+# these hosts, addresses or CIDR networks are the only destinations allowed over http or in private
+# and loopback ranges (tests: 127.0.0.1). A host name listed is trusted whatever it resolves to.
+FEEDBACK_ALLOWED_HOSTS = env_list("FEEDBACK_ALLOWED_HOSTS", [])
+# The retry schedule: FIRST seconds, doubling, at most CAP between attempts (±10%), for WINDOW
+# seconds after the decision, then failed. Shorten them only for a test with real workers.
+FEEDBACK_RETRY_FIRST_SECONDS = env_int("FEEDBACK_RETRY_FIRST_SECONDS", 30)
+FEEDBACK_RETRY_CAP_SECONDS = env_int("FEEDBACK_RETRY_CAP_SECONDS", 3600)
+FEEDBACK_RETRY_WINDOW_SECONDS = env_int("FEEDBACK_RETRY_WINDOW_SECONDS", 72 * 3600)

@@ -15,7 +15,7 @@ from config.admin import DocumentedQueryStringAdminMixin, ReadOnlyAdminMixin
 from orders import institutions, pii
 from orders.admin import OrderNumberFilter
 from orders.admin import privacy as admin_privacy
-from orders.models import Institution, PushLog
+from orders.models import FeedbackMode, Institution, PushLog
 from orders.permissions import VIEW_ORDER
 from orders.selectors import PushHistoryItem, push_log_order_ids, push_logs_bounded
 
@@ -29,12 +29,26 @@ class InstitutionAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
         "has_api_token",
         "has_channel_key",
         "rate_limit_per_minute",
+        "feedback_mode",
         "created_at",
     ]
-    list_filter = ["is_active"]
+    list_filter = ["is_active", "feedback_mode"]
     search_fields = ["code", "name"]
-    readonly_fields = ["api_token_id", "api_token_rotated_at", "channel_key_rotated_at", "created_at"]
-    actions = ["rotate_api_token", "rotate_channel_key", "revoke_credentials"]
+    readonly_fields = [
+        "api_token_id",
+        "api_token_rotated_at",
+        "channel_key_rotated_at",
+        "webhook_secret_rotated_at",
+        "created_at",
+    ]
+    actions = ["rotate_api_token", "rotate_channel_key", "rotate_webhook_secret", "revoke_credentials"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "feedback_url":
+            kwargs["assume_scheme"] = "https"  # a URL typed without a scheme is https, the only one allowed
+        if db_field.name == "feedback_mode":
+            kwargs.update(required=False, empty_value=FeedbackMode.OFF)  # a form without it leaves feedback off
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         # The code is the institution's identity on both doors and in its orders.
@@ -43,6 +57,9 @@ class InstitutionAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
+            if obj.feedback_mode == FeedbackMode.WEBHOOK and not obj.webhook_secret_encrypted:
+                # Webhooks are signed: switching to them issues the secret, shown this once.
+                self._show_once(request, obj, institutions.institution_rotate_webhook_secret(institution=obj))
             return
         institution, credentials = institutions.institution_create(
             code=obj.code,
@@ -50,6 +67,8 @@ class InstitutionAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
             is_active=obj.is_active,
             require_timestamp=obj.require_timestamp,
             rate_limit_per_minute=obj.rate_limit_per_minute,
+            feedback_url=obj.feedback_url,
+            feedback_mode=obj.feedback_mode,
         )
         obj.pk = institution.pk
         self._show_once(request, institution, credentials)
@@ -72,6 +91,13 @@ class InstitutionAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
         for institution in queryset:
             self._show_once(request, institution, institutions.institution_rotate_channel_key(institution=institution))
 
+    @admin.action(description=_("Issue a new webhook secret (the old one stops working)"), permissions=["change"])
+    def rotate_webhook_secret(self, request, queryset):
+        for institution in queryset:
+            self._show_once(
+                request, institution, institutions.institution_rotate_webhook_secret(institution=institution)
+            )
+
     @admin.action(description=_("Revoke API token and channel key"), permissions=["change"])
     def revoke_credentials(self, request, queryset):
         for institution in queryset:
@@ -84,6 +110,8 @@ class InstitutionAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
             lines.append(f"api_token={credentials.api_token}")
         if credentials.channel_key:
             lines.append(f"channel_key={credentials.channel_key}")
+        if credentials.webhook_secret:
+            lines.append(f"webhook_secret={credentials.webhook_secret}")
         self.message_user(
             request,
             format_html(

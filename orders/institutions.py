@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config import crypto
-from orders.models import Institution
+from orders.models import FeedbackMode, Institution
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,7 @@ class IssuedCredentials:
 
     api_token: str | None = None
     channel_key: str | None = None
+    webhook_secret: str | None = None
 
 
 def _new_api_token(institution: Institution) -> str:
@@ -34,6 +35,13 @@ def _new_channel_key(institution: Institution) -> str:
     return key
 
 
+def _new_webhook_secret(institution: Institution) -> str:
+    secret = "whsec_" + crypto.new_secret()
+    institution.webhook_secret_encrypted = crypto.encrypt(secret)
+    institution.webhook_secret_rotated_at = timezone.now()
+    return secret
+
+
 @transaction.atomic
 def institution_create(
     *,
@@ -42,16 +50,24 @@ def institution_create(
     is_active: bool = True,
     require_timestamp: bool = False,
     rate_limit_per_minute: int | None = None,
+    feedback_url: str = "",
+    feedback_mode: str = FeedbackMode.OFF,
 ) -> tuple[Institution, IssuedCredentials]:
-    """Register an institution and issue both credentials (returned once, in clear)."""
+    """Register an institution and issue its credentials (returned once, in clear): a webhook secret with webhooks."""
     institution = Institution(
         code=code,
         name=name,
         is_active=is_active,
         require_timestamp=require_timestamp,
         rate_limit_per_minute=rate_limit_per_minute,
+        feedback_url=feedback_url,
+        feedback_mode=feedback_mode,
     )
-    credentials = IssuedCredentials(api_token=_new_api_token(institution), channel_key=_new_channel_key(institution))
+    credentials = IssuedCredentials(
+        api_token=_new_api_token(institution),
+        channel_key=_new_channel_key(institution),
+        webhook_secret=_new_webhook_secret(institution) if feedback_mode == FeedbackMode.WEBHOOK else None,
+    )
     institution.full_clean()
     institution.save()
     return institution, credentials
@@ -70,6 +86,14 @@ def institution_rotate_channel_key(*, institution: Institution) -> IssuedCredent
     key = _new_channel_key(institution)
     institution.save(update_fields=["channel_key_encrypted", "channel_key_rotated_at"])
     return IssuedCredentials(channel_key=key)
+
+
+@transaction.atomic
+def institution_rotate_webhook_secret(*, institution: Institution) -> IssuedCredentials:
+    """Issue a new webhook secret; deliveries sign with it from their next attempt on."""
+    secret = _new_webhook_secret(institution)
+    institution.save(update_fields=["webhook_secret_encrypted", "webhook_secret_rotated_at"])
+    return IssuedCredentials(webhook_secret=secret)
 
 
 @transaction.atomic

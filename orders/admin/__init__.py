@@ -8,11 +8,14 @@
 - `privacy`: personal fields and push bodies drawn through `orders.pii`;
 - `audit`: review events, personal-data accesses, retention purges;
 - `export`: the changelist's CSV export, export logs and staff API tokens;
+- `decisions`: decisions (read-only) and the rejection reasons;
+- `revisions`: an order supplied again, its changes as shown;
 - `risk`: the risk flags column and its annotation;
+- `feedback`: decision deliveries, their attempts and each institution's delivery health;
 - `jobs`: the job engine's queued, running, failed and finished jobs, for superusers.
 """
 
-from orders.admin import audit, export, jobs, orders, privacy, pushed_data, risk
+from orders.admin import audit, decisions, export, feedback, jobs, orders, privacy, pushed_data, revisions, risk
 from orders.admin.changelist import EstimatedCountPaginator, LargeTableAdmin, ReadOnlyAdmin
 from orders.admin.export import CsvExportAdminMixin
 from orders.admin.filters import OrderNumberFilter, with_every_filterset_parameter
@@ -28,11 +31,14 @@ __all__ = [
     "ReadOnlyAdmin",
     "RiskFlagsAdminMixin",
     "audit",
+    "decisions",
     "export",
+    "feedback",
     "jobs",
     "orders",
     "privacy",
     "pushed_data",
+    "revisions",
     "risk",
     "risk_flags_column",
     "with_every_filterset_parameter",

@@ -1,6 +1,8 @@
 """The orders app's models, one module per concern, re-exported here so `orders.models.X` keeps working."""
 
 from orders.models.audit import ExportLog, PersonalDataAccess, PersonalDataPurge
+from orders.models.decisions import Decision, OrderRevision, RejectionReason
+from orders.models.feedback import Delivery, DeliveryAttempt, DeliveryErrorKind, DeliveryStatus, FeedbackMode
 from orders.models.institutions import Institution, PushLog, PushOutcome
 from orders.models.orders import AddressBookEntry, Contact, Device, Employer, Order
 from orders.models.review import ReviewEvent
@@ -10,15 +12,23 @@ from orders.models.staff_tokens import StaffApiToken
 __all__ = [
     "AddressBookEntry",
     "Contact",
+    "Decision",
+    "Delivery",
+    "DeliveryAttempt",
+    "DeliveryErrorKind",
+    "DeliveryStatus",
     "Device",
     "Employer",
     "ExportLog",
+    "FeedbackMode",
     "Institution",
     "Order",
+    "OrderRevision",
     "PersonalDataAccess",
     "PersonalDataPurge",
     "PushLog",
     "PushOutcome",
+    "RejectionReason",
     "ReviewEvent",
     "RiskSignal",
     "StaffApiToken",

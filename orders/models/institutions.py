@@ -1,11 +1,14 @@
 """Institutions (who may push, with which credentials) and the log of every push received."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config import crypto
 from orders.choices import Door
+from orders.feedback.destinations import feedback_url_problem
+from orders.models.feedback import FeedbackMode
 
 
 class Institution(models.Model):
@@ -49,6 +52,18 @@ class Institution(models.Model):
         help_text=_("Empty: the platform default."),
     )
 
+    # Where decisions go back to (orders/feedback/); the webhook secret is kept encrypted like the channel key.
+    feedback_url = models.URLField(
+        _("feedback URL"), max_length=500, blank=True, help_text=_("https; decisions are sent here.")
+    )
+    feedback_mode = models.CharField(
+        _("feedback mode"), max_length=16, choices=FeedbackMode.choices, default=FeedbackMode.OFF
+    )
+    webhook_secret_encrypted = models.TextField(blank=True, editable=False)
+    webhook_secret_rotated_at = models.DateTimeField(
+        _("webhook secret issued at"), null=True, blank=True, editable=False
+    )
+
     class Meta:
         # The table kept its name when the model moved here from intake (migrations orders 0008, intake 0006).
         db_table = "intake_institution"
@@ -71,6 +86,17 @@ class Institution(models.Model):
         return crypto.decrypt(self.channel_key_encrypted) if self.channel_key_encrypted else ""
 
     @property
+    def webhook_secret(self) -> str:
+        return crypto.decrypt(self.webhook_secret_encrypted) if self.webhook_secret_encrypted else ""
+
+    def clean(self) -> None:
+        super().clean()
+        if self.feedback_mode != FeedbackMode.OFF and not self.feedback_url:
+            raise ValidationError({"feedback_url": _("A feedback URL is needed to send decisions.")})
+        if self.feedback_url and (problem := feedback_url_problem(self.feedback_url)):
+            raise ValidationError({"feedback_url": problem})
+
+    @property
     def has_api_token(self) -> bool:
         return bool(self.api_token_id)
 
@@ -83,6 +109,8 @@ class PushOutcome(models.TextChoices):
     ACCEPTED = "accepted", _("Accepted")
     DUPLICATE = "duplicate", _("Duplicate (retry)")
     CONFLICT = "conflict", _("Conflict")
+    # Pushed again, changed, while the order needed information: its data replaced.
+    REVISED = "revised", _("Revised (supplied again)")
     REJECTED = "rejected", _("Rejected")
     UNAUTHORIZED = "unauthorized", _("Unauthorized")
     FAILED = "failed", _("Failed")

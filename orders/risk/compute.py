@@ -27,6 +27,8 @@ class _Finding:
     order_id: int
     code: str
     detection: Detection
+    # The relational signals each linked order already holds (`Lookups.held`): those are not written again.
+    held: dict[int, set[str]]
 
 
 def _detect(facts: OrderFacts, config: RiskConfig) -> list[_Finding]:
@@ -37,7 +39,7 @@ def _detect(facts: OrderFacts, config: RiskConfig) -> list[_Finding]:
             continue
         detection = signal.detect(facts, lookups, config)
         if detection is not None:
-            findings.append(_Finding(facts.order_id, code, detection))
+            findings.append(_Finding(facts.order_id, code, detection, lookups.held))
     return findings
 
 
@@ -66,7 +68,7 @@ def risk_signals_for_order(*, order_id: int) -> bool:
             )
         )
         _write_pending(_detect(facts, config), order_id=order_id, config=config)
-        Order.objects.filter(pk=order_id).update(risk_pending=False)
+        Order.objects.filter(pk=order_id).update(risk_pending=False, risk_computed_at=timezone.now())
     return True
 
 
@@ -129,7 +131,7 @@ def _recompute_stored(orders: list[Order], config: RiskConfig) -> list[RiskSigna
     )
     pending = [order.pk for order in orders if order.risk_pending]
     if pending:
-        Order.objects.filter(pk__in=pending).update(risk_pending=False)
+        Order.objects.filter(pk__in=pending).update(risk_pending=False, risk_computed_at=timezone.now())
     return signals
 
 
@@ -149,11 +151,15 @@ def _own_row(finding: _Finding, config: RiskConfig, now) -> RiskSignal:
 
 
 def _linked(findings: list[_Finding]) -> dict[tuple[int, str], set[tuple[str, str]]]:
-    """(linked order, code) -> what relates it to the computed orders, for each relational finding."""
+    """(linked order, code) -> what relates it to the computed orders, for each linked order lacking the signal.
+
+    Once the orders sharing an identifier hold the signal (from the second
+    applicant on), this is empty: a later order writes nothing on them."""
     linked = defaultdict(set)
     for finding in findings:
         for order_id, via in finding.detection.links.items():
-            linked[(order_id, finding.code)] |= via
+            if finding.code not in finding.held.get(order_id, ()):
+                linked[(order_id, finding.code)] |= via
     return linked
 
 

@@ -6,7 +6,17 @@ from dataclasses import dataclass, field
 from django.db.models import F
 
 from orders.choices import RiskSeverity
-from orders.models import AddressBookEntry, Contact, Device, Employer, Order, ReviewEvent, RiskSignal
+from orders.models import (
+    AddressBookEntry,
+    Contact,
+    Decision,
+    Device,
+    Employer,
+    Order,
+    OrderRevision,
+    ReviewEvent,
+    RiskSignal,
+)
 from orders.risk import SIGNAL_CODES, SIGNALS, signal_reason
 from orders.risk.links import Links, signal_links
 from orders.selectors.pushes import PushHistoryItem, order_push_history
@@ -14,6 +24,9 @@ from orders.selectors.pushes import PushHistoryItem, order_push_history
 ADDRESS_BOOK_PREVIEW = 50
 # Unknown deviceInfo keys listed on the order page (the first by name); a push may carry thousands.
 DEVICE_EXTRA_ROWS_LIMIT = 100
+# The newest decisions and revisions the order page lists (an order loops through needs-info a few times at most).
+DECISIONS_SHOWN = 20
+REVISIONS_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,8 @@ class OrderDossier:
     risk_signals: list[RiskSignalItem] = field(default_factory=list)
     push_count: int = 0  # all pushes of the orderNo; `push_history` holds the newest few
     device_extra_count: int = 0  # all unknown deviceInfo keys; `device_extra_rows` holds the first few
+    decisions: list[Decision] = field(default_factory=list)  # newest first
+    revisions: list[OrderRevision] = field(default_factory=list)  # newest first
 
     @property
     def push_history_truncated(self) -> bool:
@@ -154,4 +169,8 @@ def order_dossier(*, order_id: int, address_book_limit: int = ADDRESS_BOOK_PREVI
             .order_by("created_at", "id")
         ),
         risk_signals=order_risk_signals(order_id=order.pk, viewer=viewer),
+        decisions=list(
+            Decision.objects.filter(order_id=order.pk).select_related("decided_by", "reason_code")[:DECISIONS_SHOWN]
+        ),
+        revisions=list(OrderRevision.objects.filter(order_id=order.pk)[:REVISIONS_SHOWN]),
     )

@@ -125,9 +125,9 @@ def test_purge_queries_do_not_grow_with_the_orders_in_a_batch(django_assert_num_
     for _ in range(orders):
         _aged(pushed_order(institution), days=400)
 
-    # when / then: last-run lookup, run row, ids, delete, update, signal facts (+ savepoints), ids, bodies,
-    # end, run row
-    with django_assert_num_queries(13):
+    # when / then: last-run lookup, run row, ids, delete, update, signal facts, revisions update (+ savepoints),
+    # ids, bodies, end, run row
+    with django_assert_num_queries(14):
         run = personal_data_purge(retention_days=365, batch_size=100)
     assert run.orders == orders
 
@@ -189,3 +189,27 @@ def test_purge_runs_are_listed_read_only_in_the_admin(client):
     # then administrators can read it and nobody can add or change one
     assert client.get("/admin/orders/personaldatapurge/").status_code == 200
     assert client.get("/admin/orders/personaldatapurge/add/").status_code == 403
+
+
+def test_purge_empties_the_values_a_revision_changed_and_keeps_its_count():
+    # given
+    from orders.models import OrderRevision
+
+    old, recent = pushed_order(), pushed_order()
+    for order in (old, recent):
+        OrderRevision.objects.create(
+            order=order,
+            previous_payload_sha256="a" * 64,
+            payload_sha256="b" * 64,
+            changes=[{"path": "orderInfo.userPhone", "old": "13900000000", "new": "13900000001"}],
+            change_count=1,
+        )
+    _aged(old, days=400)
+
+    # when
+    personal_data_purge(retention_days=365)
+
+    # then
+    assert OrderRevision.objects.get(order=old).changes == []
+    assert OrderRevision.objects.get(order=old).change_count == 1
+    assert OrderRevision.objects.get(order=recent).changes != []
