@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0011_decision_deliveries'),
-        ('orders', '0011_merge_decisions_and_risk_links'),
+        ("orders", "0011_decision_deliveries"),
+        ("orders", "0011_merge_decisions_and_risk_links"),
     ]
 
-    operations = [
-    ]
+    operations = []
