@@ -272,6 +272,9 @@ LOGGING = {
         "django.db.backends": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         # Its "BEGIN version" banner would open every manage.py command; lockouts are warnings and still show.
         "axes.apps": {"level": "WARNING"},
+        # The job engine logs every enqueue and every job at INFO (a line per push on the web servers);
+        # failures are warnings and errors. JOB_LOG_LEVEL=INFO to watch the workers.
+        "django-q": {"level": os.environ.get("JOB_LOG_LEVEL", "WARNING")},
     },
 }
 
