@@ -2,6 +2,7 @@
 
 push: writing an accepted push. review: claiming, deciding, noting, assigning. staff_tokens: issuing and
 revoking staff API tokens. pseudonyms: rewriting the devices' stored masks. retention: the personal-data purge.
+sandbox: the daily purge of sandbox institutions' test orders.
 """
 
 from orders.services.pseudonyms import device_stored_masks_recompute
@@ -24,6 +25,7 @@ from orders.services.review import (
     order_decide,
     order_has_high_risk,
 )
+from orders.services.sandbox import SandboxPurgeResult, sandbox_orders_purge
 from orders.services.staff_tokens import IssuedStaffToken, staff_api_token_create, staff_api_token_revoke
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "AssignResult",
     "IssuedStaffToken",
     "ReviewError",
+    "SandboxPurgeResult",
     "address_book_write",
     "device_stored_masks_recompute",
     "order_add_note",
@@ -47,6 +50,7 @@ __all__ = [
     "order_decide",
     "order_has_high_risk",
     "personal_data_purge",
+    "sandbox_orders_purge",
     "staff_api_token_create",
     "staff_api_token_revoke",
 ]

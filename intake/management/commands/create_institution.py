@@ -12,10 +12,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("code", help="The institution's code, which is also its ua on the channel door.")
         parser.add_argument("--name", required=True, help="Display name.")
+        parser.add_argument(
+            "--sandbox",
+            action="store_true",
+            help="A sandbox institution: answered like production, its orders never reviewed or exported, "
+            "and deleted after a day.",
+        )
 
-    def handle(self, *args, code, name, **options):
+    def handle(self, *args, code, name, sandbox=False, **options):
         try:
-            _, credentials = institution_create(code=code, name=name)
+            _, credentials = institution_create(code=code, name=name, is_sandbox=sandbox)
         except ValidationError as error:
             raise CommandError(
                 "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
