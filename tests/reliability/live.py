@@ -136,28 +136,43 @@ class Server:
         )
 
 
-@contextmanager
-def gunicorn(url: str, log_dir: Path, *, workers: int = 2, threads: int = 4, **extra_env: str):
-    """gunicorn with `workers` processes of `threads` threads on 127.0.0.1, stopped (by its pid) afterwards."""
-    port = _free_port()
-    log_path = log_dir / f"gunicorn-{port}.log"
+def _stop(process: subprocess.Popen, grace: float = 30) -> None:
+    """SIGTERM to the process group, then SIGKILL if it has not exited within `grace` seconds."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _spawn(command: list[str], url: str, log_path: Path, **extra_env: str) -> subprocess.Popen:
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("gunicorn")),
-                "config.wsgi:application",
-                f"--bind=127.0.0.1:{port}",
-                f"--workers={workers}",
-                f"--threads={threads}",
-                "--worker-class=gthread",
-                "--timeout=120",
-            ],
+        return subprocess.Popen(
+            command,
             cwd=BASE_DIR,
             env=server_env(url, **extra_env),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+@contextmanager
+def gunicorn(url: str, log_dir: Path, *, workers: int = 2, threads: int = 4, **extra_env: str):
+    """gunicorn with `workers` processes of `threads` threads on 127.0.0.1, stopped (by its pid) afterwards."""
+    port = _free_port()
+    log_path = log_dir / f"gunicorn-{port}.log"
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        "config.wsgi:application",
+        f"--bind=127.0.0.1:{port}",
+        f"--workers={workers}",
+        f"--threads={threads}",
+        "--worker-class=gthread",
+        "--timeout=120",
+    ]
+    process = _spawn(command, url, log_path, **extra_env)
     server = Server(f"http://127.0.0.1:{port}", log_path)
     try:
         deadline = time.monotonic() + _STARTUP_TIMEOUT_SECONDS
@@ -172,12 +187,28 @@ def gunicorn(url: str, log_dir: Path, *, workers: int = 2, threads: int = 4, **e
             time.sleep(0.2)
         yield server
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        _stop(process)
+
+
+@contextmanager
+def job_worker(url: str, log_dir: Path, *, queue: str = "signals", workers: int = 2, **extra_env: str):
+    """The job engine's worker (`manage.py qcluster`) serving `queue`, as the Procfile runs it; stopped afterwards.
+
+    Yields the process, so that a test can signal it (SIGKILL mid-job, SIGTERM)."""
+    log_path = log_dir / f"worker-{queue}-{time.monotonic_ns()}.log"
+    process = _spawn(
+        [sys.executable, "manage.py", "qcluster"],
+        url,
+        log_path,
+        Q_CLUSTER_NAME=queue,
+        JOB_WORKERS=str(workers),
+        **extra_env,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            _stop(process)
 
 
 def wait_until(condition, what: str, timeout: float = 30) -> None:

@@ -15,6 +15,7 @@ from tests.reliability.live import (
     create_institution,
     dedicated_database,
     gunicorn,
+    job_worker,
     manage,
     postgres_only,
     server_env,
@@ -30,7 +31,10 @@ def race(tmp_path_factory):
     with dedicated_database("race") as (name, url):
         credentials = create_institution(url, "racer")
         log_dir = tmp_path_factory.mktemp("race")
-        with gunicorn(url, log_dir, workers=2, threads=4, PUSH_RATE_LIMIT_PER_MINUTE="100000") as server:
+        with (
+            job_worker(url, log_dir),
+            gunicorn(url, log_dir, workers=2, threads=4, PUSH_RATE_LIMIT_PER_MINUTE="100000") as server,
+        ):
             yield server, name, url, credentials["api_token"]
 
 
@@ -207,6 +211,6 @@ def test_applicants_pushed_at_the_same_moment_from_one_device_all_link_to_each_o
 
     # then: every order is answered, its signals follow, and the links are symmetric and complete
     assert [status for status, _, _ in answers] == [201] * CLIENTS
-    wait_until(lambda: _pending(name, order_nos) == 0, "the signals written after the responses")
+    wait_until(lambda: _pending(name, order_nos) == 0, "the workers to write the signals")
     links = _shared_device_links(name, order_nos)
     assert links == {order_no: set(order_nos) - {order_no} for order_no in order_nos}
