@@ -253,3 +253,14 @@ def test_the_rotation_command_refuses_what_it_cannot_do(institution, arguments):
 
     with pytest.raises(CommandError):
         call_command("rotate_institution_credentials", *(a.format(code=institution.code) for a in arguments))
+
+
+def test_the_institution_list_filters_sandbox_institutions(admin_client):
+    # given
+    sandbox, production = InstitutionFactory(is_sandbox=True), InstitutionFactory()
+    # when
+    response = admin_client.get(f"{CHANGELIST}?is_sandbox__exact=1")
+    # then
+    assert response.status_code == 200
+    assert [institution.pk for institution in response.context["cl"].result_list] == [sandbox.pk]
+    assert production.pk not in [institution.pk for institution in response.context["cl"].result_list]
