@@ -259,6 +259,7 @@ class OrderGenerator:
                         else received_at + timedelta(hours=2),
                         # Synthetic orders get no signals here; recompute_risk_signals computes them.
                         "risk_pending": False,
+                        "sandbox": False,
                     },
                     "device": self.device(rng, index, received_at),
                     "contacts": contacts,
