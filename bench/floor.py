@@ -7,6 +7,13 @@ in the caller's one transaction. It uses the same pure normalizers, so it writes
 the same rows (tests/bench pins that), but it trusts the document: no
 validation, no authentication, no rate limit, no ORM, no DRF.
 
+Like the platform's push, which records the job that computes the order's
+risk signals in its own transaction (`django_q.OrmQ`, a signed pickle), the
+floor records a job row in the same transaction, the plainest way: one INSERT
+of a small JSON document into `bench_floor_job`, a table of the engine's queue
+shape (key, payload, lock, a serial key) that no worker reads. It computes no
+signals: that is the platform's extra work, which the throughput targets allow for.
+
 `application` serves it over HTTP as a bare WSGI app, so the benchmark compares
 it with the real endpoint through the same gunicorn, request for request.
 """
@@ -58,6 +65,17 @@ _DEVICE_SIZES = {
 }
 _DEVICE_KNOWN = {*_DEVICE_TEXT, *_DEVICE_TYPED, *_DEVICE_SIZES, "osType"}
 _BOOK_COLUMNS = "order_id, name, phone, phone_digits, is_mobile"
+FLOOR_JOB_TABLE = "bench_floor_job"
+
+
+def floor_job_table_ddl(vendor: str) -> str:
+    """The floor's job table, shaped like the engine's queue table (`django_q_ormq`)."""
+    key = "bigserial PRIMARY KEY" if vendor == "postgresql" else "integer PRIMARY KEY AUTOINCREMENT"
+    stamp = "timestamptz" if vendor == "postgresql" else "datetime"
+    return (
+        f"CREATE TABLE IF NOT EXISTS {FLOOR_JOB_TABLE} "
+        f"(id {key}, key varchar(100) NOT NULL, payload text NOT NULL, lock {stamp})"
+    )
 
 
 def _device_row(info: dict) -> dict:
@@ -175,6 +193,15 @@ def floor_write(cursor, body: bytes, *, institution_id: int, door: str = "rest",
             "remote_addr": None,
             "request_id": "",
             "refusal_count": 1,
+        },
+    )
+    _insert(
+        cursor,
+        FLOOR_JOB_TABLE,
+        {
+            "key": "signals",
+            "payload": json.dumps({"func": "orders.risk.tasks.risk_signals_job", "args": [order_id]}),
+            "lock": now,
         },
     )
     return {"orderNo": order_info["orderNo"], "status": "accepted", "receivedAt": now.isoformat()}

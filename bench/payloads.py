@@ -37,9 +37,13 @@ def phone_list(size: int, *, start: int = 0) -> list:
     return [shapes[i % len(shapes)](start + i) for i in range(size)]
 
 
-def push_document(order_no: str, *, book_size: int, n: int = 0) -> dict:
-    """A complete, valid push (every section) whose address book has `book_size` entries."""
-    return {
+def push_document(order_no: str, *, book_size: int, n: int = 0, imei: str = "") -> dict:
+    """A complete, valid push (every section) whose address book has `book_size` entries.
+
+    `imei`, when given, is the device's IMEI: pushes carrying the same one are
+    linked by the risk signals (the hot-identifier figure shares one across all).
+    """
+    document = {
         "orderInfo": {"orderNo": order_no, "loan_amount": "500000", "userPhone": someone()},
         "userAdditional": {
             "deviceInfo": {
@@ -81,7 +85,10 @@ def push_document(order_no: str, *, book_size: int, n: int = 0) -> dict:
             },
         },
     }
+    if imei:
+        document["userAdditional"]["deviceInfo"]["imei"] = imei
+    return document
 
 
-def push_body(order_no: str, *, book_size: int, n: int = 0) -> bytes:
-    return json.dumps(push_document(order_no, book_size=book_size, n=n), ensure_ascii=False).encode()
+def push_body(order_no: str, *, book_size: int, n: int = 0, imei: str = "") -> bytes:
+    return json.dumps(push_document(order_no, book_size=book_size, n=n, imei=imei), ensure_ascii=False).encode()

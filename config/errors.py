@@ -4,6 +4,7 @@ An integrator must get the contract's error body for every failure, including
 the ones Django raises before or outside DRF (unknown URL, crash, database down).
 """
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import JsonResponse
@@ -40,6 +41,17 @@ class ExceptionHandler(BaseExceptionHandler):
         if isinstance(exc, RequestDataTooBig):
             return PayloadTooLarge()
         return super().convert_known_exceptions(exc)
+
+    def get_headers(self, exc: exceptions.APIException) -> dict:
+        headers = super().get_headers(exc)
+        if exc.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+            headers.update(outage_headers())
+        return headers
+
+
+def outage_headers() -> dict:
+    """Headers of every 503: when to come back, so clients wait instead of hammering a recovering database."""
+    return {"Retry-After": str(settings.OUTAGE_RETRY_AFTER_SECONDS)}
 
 
 def error_body(error_type: str, code: str, detail: str, attr: str | None = None) -> dict:
@@ -84,5 +96,6 @@ class DatabaseUnavailableMiddleware:
             return JsonResponse(
                 error_body("server_error", DatabaseUnavailable.default_code, str(DatabaseUnavailable.default_detail)),
                 status=503,
+                headers=outage_headers(),
             )
         return None

@@ -3,6 +3,8 @@
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 
+from config.errors import outage_headers
+
 
 def healthz(request):
     """200 when the database answers, 503 otherwise; for load balancers and monitoring."""
@@ -10,5 +12,5 @@ def healthz(request):
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError:
-        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
+        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503, headers=outage_headers())
     return JsonResponse({"status": "ok", "database": "ok"})

@@ -197,6 +197,8 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        # The signed channel door: plain Django views, which the generator does not see.
+        "intake.openapi.channel_paths",
     ],
 }
 
@@ -330,6 +332,8 @@ PUSH_RATE_LIMIT_PER_MINUTE = env_int("PUSH_RATE_LIMIT_PER_MINUTE", 600)
 # envelope) answered per client address and minute before further ones get 429.
 # They are push-logged once per address and minute, with their count.
 PUSH_REFUSALS_PER_MINUTE = env_int("PUSH_REFUSALS_PER_MINUTE", 30)
+# Retry-After (seconds) of every 503 (database unavailable): a client waits this long, not hammers.
+OUTAGE_RETRY_AFTER_SECONDS = env_int("OUTAGE_RETRY_AFTER_SECONDS", 30)
 
 # Days after which an order's address book, raw push body and device identifiers are
 # purged by `manage.py purge_personal_data` (PIPL: shortest retention necessary).

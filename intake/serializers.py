@@ -7,6 +7,7 @@ field. Scalars go through DRF fields wrapping the pure normalizers of
 validated by one field in plain Python instead of a serializer per entry.
 """
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty
 from rest_framework.settings import api_settings
 
+from intake import field_formats
 from orders import normalizers
 from orders.choices import ContactPriority
 from orders.normalizers import NormalizationError
@@ -48,6 +50,9 @@ class ProtocolField(serializers.Field):
 
     def __init__(self, normalize: Normalizer, *, identifying: bool = False, unknown: Any = None, **kwargs):
         kwargs.setdefault("required", True)
+        # What the partner guide's field tables and the OpenAPI schema say about the value.
+        self.value_format = field_formats.FORMATS.get(normalize) or normalize.value_format
+        kwargs.setdefault("help_text", self.value_format.format)
         super().__init__(**kwargs)
         self.normalize = normalize
         self.identifying = identifying
@@ -84,6 +89,7 @@ def text(max_length: int) -> Normalizer:
             raise NormalizationError(f"Ensure this field has no more than {max_length} characters.", code="max_length")
         return value
 
+    normalize.value_format = field_formats.text_format(max_length)
     return normalize
 
 
@@ -96,8 +102,27 @@ def Identifier(normalize: Normalizer, **kwargs) -> ProtocolField:  # noqa: N802
     return ProtocolField(normalize, identifying=True, **kwargs)
 
 
+# What a serializer instance caches once it has been used; a copy must start without it.
+_SERIALIZER_STATE = ("fields", "initial_data", "_validated_data", "_errors", "_data")
+
+
+def _fresh_copy(field: serializers.Field) -> serializers.Field:
+    clone = copy.copy(field)
+    for name in _SERIALIZER_STATE:
+        clone.__dict__.pop(name, None)
+    return clone
+
+
 class ProtocolSectionSerializer(serializers.Serializer):
     """A JSON object of the protocol; a non-object is reported at the section's own path."""
+
+    def get_fields(self):
+        # DRF deep-copies every declared field for each serializer instance, which runs
+        # each field's __init__ again: about half of the CPU of validating a push's scalar
+        # sections (py-spy, README "Performance"). These fields hold nothing of a push
+        # (normalizer, flags, messages; DRF binds the copy to this instance), so a shallow
+        # copy does; a nested section's copy starts without the fields it may have cached.
+        return {name: _fresh_copy(field) for name, field in self._declared_fields.items()}
 
     def to_internal_value(self, data):
         if not isinstance(data, Mapping):

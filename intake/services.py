@@ -6,7 +6,7 @@ records the push log, so the two doors cannot drift apart.
 """
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 
 from intake import payload
 from intake.throttling import RefusalDecision, refusal_consume
-from orders.choices import Door
+from orders.choices import Door, ReviewStatus
 from orders.models import Institution, Order, PushLog, PushOutcome
-from orders.services import order_create_from_push
+from orders.services import order_create_from_push, order_revise_from_push
 
 # --- Receiving a push --------------------------------------------------------------------
 
@@ -73,7 +73,8 @@ def push_receive(
     order is marked `risk_pending` until then). Who wins a race
     for the same orderNo is decided by the database's unique constraint, not
     by a prior SELECT: the loser's INSERT fails and it then compares
-    fingerprints to answer duplicate (200) or conflict (409).
+    fingerprints to answer duplicate (200) or conflict (409), or, while the
+    order needs information, revised (201: the order supplied again).
     """
     document = None
     try:
@@ -104,23 +105,49 @@ def push_receive(
         existing = Order.objects.filter(institution=institution, order_no=push.order_no).first()
         if existing is None:
             raise  # some other constraint: a bug, not a retry
-    if existing.payload_sha256 == fingerprint:
-        result = PushResult(PushOutcome.DUPLICATE, 200, existing, entries_without_phone=without_phone)
-    else:
-        result = PushResult(
-            PushOutcome.CONFLICT,
-            409,
-            existing,
-            [
-                payload.error_item(
-                    "order_conflict",
-                    _("This orderNo was already pushed with different content; the stored order is unchanged."),
-                    "orderInfo.orderNo",
-                )
-            ],
-        )
+    if existing.payload_sha256 != fingerprint and existing.review_status == ReviewStatus.NEEDS_INFO:
+        revised, existing = _push_revise(institution, context, push, fingerprint, logged_body)
+        if revised is not None:
+            return replace(revised, entries_without_phone=without_phone)
+    result = replace(_duplicate_or_conflict(existing, fingerprint), entries_without_phone=without_phone)
     _push_log_write(institution, context, result, logged_body, push.order_no)
     return result
+
+
+def _duplicate_or_conflict(existing: Order, fingerprint: str) -> PushResult:
+    if existing.payload_sha256 == fingerprint:
+        return PushResult(PushOutcome.DUPLICATE, 200, existing)
+    return PushResult(
+        PushOutcome.CONFLICT,
+        409,
+        existing,
+        [
+            payload.error_item(
+                "order_conflict",
+                _("This orderNo was already pushed with different content; the stored order is unchanged."),
+                "orderInfo.orderNo",
+            )
+        ],
+    )
+
+
+def _push_revise(
+    institution: Institution, context: PushContext, push, fingerprint: str, logged_body: bytes
+) -> tuple[PushResult | None, Order]:
+    """Supply an order again that needs information: (the result, the order), or (None, the order as it now is).
+
+    The order row is locked and its state read again under the lock, so a
+    reviewer's decision or a concurrent revision that got there first wins and
+    this push is then answered as a duplicate or a conflict of what they left.
+    """
+    with transaction.atomic(durable=True):
+        order = Order.objects.select_for_update().get(institution=institution, order_no=push.order_no)
+        if order.review_status != ReviewStatus.NEEDS_INFO or order.payload_sha256 == fingerprint:
+            return None, order
+        order_revise_from_push(order=order, push=push, payload_sha256=fingerprint)
+        result = PushResult(PushOutcome.REVISED, 201, order)
+        _push_log_write(institution, context, result, logged_body, push.order_no)
+    return result, order
 
 
 def push_log_refusal(

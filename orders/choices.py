@@ -49,6 +49,28 @@ class ReviewEventKind(models.TextChoices):
     RELEASE = "release", _("Released")
     DECIDE = "decide", _("Decided")
     NOTE = "note", _("Note")
+    # The institution pushed the order again while it needed information (no staff actor).
+    REVISE = "revise", _("Supplied again")
+
+
+class DecisionKind(models.TextChoices):
+    """What a reviewer decided: the review statuses that a decision leads to."""
+
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    NEEDS_INFO = "needs_info", _("Needs more information")
+
+
+class TermUnit(models.TextChoices):
+    DAY = "day", _("days")
+    MONTH = "month", _("months")
+
+
+class TokenScope(models.TextChoices):
+    """What a staff API token may do on top of its user's permissions."""
+
+    READ = "read", _("read (lists, details, exports)")
+    REVIEW = "review", _("review (claim and decide)")
 
 
 class RiskSeverity(models.TextChoices):

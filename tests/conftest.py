@@ -60,6 +60,7 @@ def roles(transactional_db):
     A transactional test starts from whatever the previous one's flush left: the
     permissions come back (post_migrate) but the migrated groups do not.
     """
+    from django.apps import apps as django_apps
     from django.contrib.auth.models import Group, Permission
 
     role_permissions = importlib.import_module("orders.migrations.0002_roles").ROLES
@@ -73,6 +74,9 @@ def roles(transactional_db):
                 for app_label, codename in (item.split(".") for item in dotted)
             ]
         )
+    # The rejection reasons are data of a migration too (orders 0010).
+    seed = importlib.import_module("orders.migrations.0010_rejection_reasons").seed
+    seed(django_apps, None)
     supervisor, _ = Group.objects.get_or_create(name="supervisor")
     supervisor.permissions.set(
         [*Group.objects.get(name="reviewer").permissions.all(), Permission.objects.get(codename="assign_order")]

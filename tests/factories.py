@@ -250,7 +250,7 @@ def pushed_order(institution: Institution | None = None, payload: dict | None = 
     return result.order
 
 
-# orders.risk.compute._serialize_signal_writers: one statement on PostgreSQL, none on SQLite.
+# orders.risk.locks.lock_identifiers: one statement on PostgreSQL (however many keys), none on SQLite.
 SIGNAL_WRITERS_LOCK_QUERIES = int(connection.vendor == "postgresql")
 
 

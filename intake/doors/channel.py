@@ -1,5 +1,7 @@
 """The signed channel door: `POST /channel/pushUserAdditionalInfo` and the legacy `POST /channel/` dispatch.
 
+The legacy dispatch also serves `call=Order.getOrderStatus` (`intake.doors.pull`).
+
 Institutions that already speak the protocol family send `{ua, args, sign,
 timeStamp}` envelopes (JSON or form-urlencoded). This module reads and checks
 the envelope, then hands the raw `args` string to `intake.services.push_receive`,
@@ -20,8 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.csrf import csrf_exempt
 
-from config.errors import DatabaseUnavailable, LengthRequired, PayloadTooLarge
+from config.errors import DatabaseUnavailable, LengthRequired, PayloadTooLarge, outage_headers
 from intake import payload, services, signing
+from intake.doors import pull
 from intake.doors.http import read_body, request_context
 from intake.payload import error_item
 from intake.throttling import rate_limit_consume
@@ -107,7 +110,8 @@ def envelope_parse(*, body: bytes, content_type: str, charset: str, legacy_dispa
     call = None
     if legacy_dispatch or "call" in fields:
         call = _string_field(fields, "call", errors, allow_blank=True)
-        if call is not None and call != PUSH_CALL:
+        # The legacy dispatch also answers the decision pull; the named route only pushes.
+        if call is not None and call not in ((PUSH_CALL, pull.STATUS_CALL) if legacy_dispatch else (PUSH_CALL,)):
             errors.append(
                 error_item(
                     "unknown_call",
@@ -273,7 +277,10 @@ def _handle(request, *, legacy_dispatch: bool) -> JsonResponse:
         # of push_receive rolled back, so nothing (not even the log row) was written.
         logger.warning("Channel push refused: database unavailable", exc_info=True)
         detail = str(DatabaseUnavailable.default_detail)
-        return _answer(0, detail, [error_item(DatabaseUnavailable.default_code, detail)], http_status=503)
+        response = _answer(0, detail, [error_item(DatabaseUnavailable.default_code, detail)], http_status=503)
+        for header, value in outage_headers().items():
+            response[header] = value
+        return response
     except Exception:
         # Never a 500 or an HTML page on this door: the protocol's clients read
         # only the JSON. The durable transaction of push_receive rolled back.
@@ -320,11 +327,13 @@ def _receive(request, context: services.PushContext, *, legacy_dispatch: bool) -
         return response
     if errors := _timestamp_errors(envelope, institution):
         return _refuse(context, institution, 400, errors, body=body)
+    if envelope.call == pull.STATUS_CALL:
+        return _answer(*pull.channel_status(institution, envelope.args))
 
     result = services.push_receive(
         institution=institution, context=context, payload_raw=envelope.args, logged_body=body
     )
-    if result.outcome in (PushOutcome.ACCEPTED, PushOutcome.DUPLICATE):
+    if result.outcome in (PushOutcome.ACCEPTED, PushOutcome.DUPLICATE, PushOutcome.REVISED):
         return _answer(1, "success", result.answer())
     return _answer(0, _message(result.errors), result.errors)
 

@@ -15,11 +15,26 @@ from config.errors import LengthRequired, PayloadTooLarge
 from intake import services
 from intake.authentication import NOT_PROVIDED_MESSAGE, InstitutionTokenAuthentication, IsActiveInstitution
 from intake.doors.http import read_body, request_context
+from intake.openapi import PushSchema, rest_examples
 from intake.serializers import ErrorResponseSerializer, PushAnswerSerializer, PushSerializer
 from intake.throttling import InstitutionRateThrottle
 from orders.choices import Door
 from orders.models import Institution, PushOutcome
 
+_RESPONSES = {
+    201: "Accepted: the order is stored.",
+    200: "Identical retry: nothing new was written.",
+    400: "Malformed JSON or invalid payload: every problem, by path.",
+    401: "No Authorization header, or a wrong, rotated or revoked token.",
+    403: "The institution is disabled.",
+    405: "A method other than POST.",
+    409: "Same orderNo, different content: the stored order is unchanged.",
+    411: "Chunked body on a server that cannot de-chunk it.",
+    413: "Body, as encoded on the wire, larger than the limit.",
+    415: "Not application/json in UTF-8.",
+    429: "Over the institution's pushes per minute, or too many refused credentials; see Retry-After.",
+    503: "Database unavailable: nothing was written; see Retry-After.",
+}
 _EXAMPLE = json.loads((settings.BASE_DIR / "docs" / "samples" / "push-ios-office-worker.json").read_text("utf-8"))
 
 
@@ -34,24 +49,19 @@ class PushView(APIView):
     # decoding, so that both doors parse exactly alike.
     parser_classes = [JSONParser]
 
+    schema = PushSchema()
+
     @extend_schema(
         operation_id="push_user_additional_info",
         summary="Push an order with the applicant's supplementary information",
         request=PushSerializer,
         responses={
-            201: OpenApiResponse(PushAnswerSerializer, description="Accepted: the order is stored."),
-            200: OpenApiResponse(PushAnswerSerializer, description="Identical retry: nothing new was written."),
-            400: OpenApiResponse(
-                ErrorResponseSerializer, description="Malformed JSON or invalid payload: every problem, by path."
-            ),
-            409: OpenApiResponse(
-                ErrorResponseSerializer, description="Same orderNo, different content: the stored order is unchanged."
-            ),
-            411: OpenApiResponse(
-                ErrorResponseSerializer, description="Chunked body on a server that cannot de-chunk it."
-            ),
-            413: OpenApiResponse(ErrorResponseSerializer, description="Body larger than the limit."),
-            503: OpenApiResponse(ErrorResponseSerializer, description="Database unavailable: nothing was written."),
+            status: OpenApiResponse(
+                PushAnswerSerializer if status in (200, 201) else ErrorResponseSerializer,
+                description=_RESPONSES[status],
+                examples=examples,
+            )
+            for status, examples in rest_examples().items()
         },
         examples=[OpenApiExample("iOS office worker", value=_EXAMPLE, request_only=True)],
         tags=["push"],

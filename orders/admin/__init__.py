@@ -8,10 +8,12 @@
 - `privacy`: personal fields and push bodies drawn through `orders.pii`;
 - `audit`: review events, personal-data accesses, retention purges;
 - `export`: the changelist's CSV export, export logs and staff API tokens;
+- `decisions`: decisions (read-only) and the rejection reasons;
+- `revisions`: an order supplied again, its changes as shown;
 - `risk`: the risk flags column and its annotation.
 """
 
-from orders.admin import audit, export, orders, privacy, pushed_data, risk
+from orders.admin import audit, decisions, export, orders, privacy, pushed_data, revisions, risk
 from orders.admin.changelist import EstimatedCountPaginator, LargeTableAdmin, ReadOnlyAdmin
 from orders.admin.export import CsvExportAdminMixin
 from orders.admin.filters import OrderNumberFilter, with_every_filterset_parameter
@@ -27,10 +29,12 @@ __all__ = [
     "ReadOnlyAdmin",
     "RiskFlagsAdminMixin",
     "audit",
+    "decisions",
     "export",
     "orders",
     "privacy",
     "pushed_data",
+    "revisions",
     "risk",
     "risk_flags_column",
     "with_every_filterset_parameter",

@@ -126,11 +126,15 @@ class ExportLogAdmin(ReadOnlyLogAdmin):
 class StaffApiTokenAdmin(ReadOnlyLogAdmin):
     """Staff personal tokens (issued by `manage.py create_staff_token`); administrators revoke them here."""
 
-    list_display = ["name", "user", "token_id", "created_at", "expires_at", "revoked_at"]
+    list_display = ["name", "user", "token_id", "scope_list", "created_at", "expires_at", "revoked_at"]
     list_filter = ["revoked_at"]
     list_select_related = ["user"]
     search_fields = ["user__username", "name", "token_id"]
     actions = ["revoke"]
+
+    @admin.display(description=_("scopes"))
+    def scope_list(self, token):
+        return ", ".join(token.scopes or [])
 
     @admin.action(description=_("Revoke selected tokens"), permissions=["revoke"])
     def revoke(self, request, queryset):

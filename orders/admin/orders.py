@@ -34,8 +34,9 @@ from orders.admin.filters import (
     UserPhoneFilter,
     with_every_filterset_parameter,
 )
-from orders.admin.forms import AssignForm, DecisionForm, NoteForm, decision_draft_key, decision_form
+from orders.admin.forms import AssignForm, DecisionForm, NoteForm, decision_draft_save, decision_form
 from orders.admin.privacy import dossier_as_shown
+from orders.admin.revisions import revisions_shown
 from orders.admin.risk import RiskFlagsAdminMixin, risk_flags_column
 from orders.choices import RiskSeverity
 from orders.models import Order
@@ -166,6 +167,7 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
         unmasked = can_view_personal_data(user)
         can_review = self.has_review_permission(request)
         shown = dossier_as_shown(dossier, user)
+        can_decide = services.order_can_decide(order=dossier.order, reviewer=user)
         context = {
             **(extra_context or {}),
             "dossier": shown,
@@ -179,9 +181,14 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
             + "?"
             + urlencode({"institution__id__exact": dossier.order.institution_id, "order_no": dossier.order.order_no}),
             "can_review": can_review,
-            "can_decide": services.order_can_decide(order=dossier.order, reviewer=user),
+            "can_decide": can_decide,
             "can_claim": services.order_can_claim(order=dossier.order, reviewer=user),
-            "decision_form": decision_form(request, dossier.order.pk),
+            # Drawn only for the reviewer holding the order: its choices cost two queries.
+            "decision_form": (
+                decision_form(request, dossier.order, has_employer=dossier.employer is not None) if can_decide else None
+            ),
+            "decisions": dossier.decisions,
+            "revisions": revisions_shown(dossier.revisions, user),
             "needs_high_risk_confirmation": any(
                 item.signal.severity == RiskSeverity.HIGH for item in dossier.risk_signals
             ),
@@ -227,21 +234,15 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
                 services.order_claim(order_id=order.pk, reviewer=request.user)
                 self.message_user(request, gettext("You are reviewing this order."), messages.SUCCESS)
             elif action == "decide":
-                form = DecisionForm(request.POST)
+                order = get_object_or_404(Order, pk=order.pk)
+                form = DecisionForm(request.POST, order=order)
                 if not form.is_valid():
-                    field, errors = next(iter(form.errors.items()))
-                    raise services.ReviewError(errors[0], field=field)
-                decided = services.order_decide(
-                    order_id=order.pk,
-                    reviewer=request.user,
-                    status=form.cleaned_data["status"],
-                    reason=form.cleaned_data["reason"],
-                    confirm_high_risk=form.cleaned_data["confirm_high_risk"],
-                )
+                    raise services.DecisionTermsError(_form_errors(form))
+                decision = services.order_decide(order_id=order.pk, reviewer=request.user, terms=form.terms())
                 self.message_user(
                     request,
                     gettext("Order %(order_no)s: %(status)s.")
-                    % {"order_no": decided.order_no, "status": decided.get_review_status_display()},
+                    % {"order_no": order.order_no, "status": decision.get_decision_display()},
                     messages.SUCCESS,
                 )
                 if "_next" in request.POST:
@@ -255,12 +256,9 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
             self.message_user(request, error.message, messages.ERROR)
             if action == "decide":
                 # A refused decision comes back with everything the reviewer chose and typed, and
-                # its error beside the field at fault (the page is reached by a redirect).
-                request.session[decision_draft_key(order.pk)] = {
-                    "data": {name: request.POST.get(name, "") for name in DecisionForm.base_fields},
-                    "field": error.field,
-                    "message": error.message,
-                }
+                # each error beside the field at fault (the page is reached by a redirect).
+                errors = getattr(error, "errors", None) or {error.field or "__all__": [error.message]}
+                decision_draft_save(request, order.pk, errors=errors)
         return HttpResponseRedirect(self._change_url(order.pk))
 
     def claim_next_view(self, request):
@@ -326,3 +324,8 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
             "action": "assign_to_reviewer",
         }
         return TemplateResponse(request, "admin/orders/order/assign.html", context)
+
+
+def _form_errors(form) -> dict[str, list[str]]:
+    """The form's errors keyed as the services key them (`decision`, not the form's `status`)."""
+    return {("decision" if name == "status" else name): list(messages) for name, messages in form.errors.items()}

@@ -118,6 +118,8 @@ class PushOutcome(models.TextChoices):
     ACCEPTED = "accepted", _("Accepted")
     DUPLICATE = "duplicate", _("Duplicate (retry)")
     CONFLICT = "conflict", _("Conflict")
+    # Pushed again, changed, while the order needed information: its data replaced.
+    REVISED = "revised", _("Revised (supplied again)")
     REJECTED = "rejected", _("Rejected")
     UNAUTHORIZED = "unauthorized", _("Unauthorized")
     FAILED = "failed", _("Failed")

@@ -1,9 +1,10 @@
 """Normalized records of a pushed loan order: the order, its device, contacts, employer and address book.
 
 Everything an institution pushed (order, device, contacts, employer, address book)
-is written once, by `orders.services.order_create_from_push`, inside the push's
-transaction, and never changed afterwards: reviewers add review state and events
-beside it, they do not edit it.
+is written by `orders.services.order_create_from_push`, inside the push's
+transaction, and replaced only by the institution itself, when it supplies an
+order again that needed information (`orders.services.order_revise_from_push`):
+reviewers add review state and events beside it, they do not edit it.
 """
 
 from django.conf import settings
@@ -64,6 +65,9 @@ class Order(models.Model):
     # the queue, exports and statistics (orders.selectors) and are purged after a day
     # (orders.services.sandbox), even if the institution is later switched to production.
     sandbox = models.BooleanField(_("sandbox"), default=False, db_default=False, editable=False)
+    # When the signals job cleared `risk_pending` (null for orders written before it, or
+    # still pending): the lag from push to signals, read by the benchmark and by operators.
+    risk_computed_at = models.DateTimeField(_("risk signals computed at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("order")

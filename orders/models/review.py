@@ -13,8 +13,14 @@ class ReviewEvent(models.Model):
     """An immutable audit row: one change to an order's review (who, when, from, to, why)."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="review_events", verbose_name=_("order"))
+    # Empty only for what the institution did (a revision pushed while the order needed information).
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
     )
     created_at = models.DateTimeField(_("at"), default=timezone.now)
     kind = models.CharField(_("kind"), max_length=16, choices=ReviewEventKind.choices)

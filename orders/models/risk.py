@@ -9,7 +9,8 @@ from orders.models.orders import Order
 
 
 class RiskSignal(models.Model):
-    """A reason for a reviewer to look closer at an order, linking it to other orders."""
+    """A reason for a reviewer to look closer at an order; what links it to other orders is derived when
+    read (`orders.risk.links`), never stored per pair of orders."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="risk_signals", verbose_name=_("order"))
     code = models.CharField(_("signal"), max_length=40)
@@ -20,7 +21,6 @@ class RiskSignal(models.Model):
     params = models.JSONField(_("reason facts"), null=True, blank=True, default=None)
     reason_zh = models.CharField(_("reason (Chinese)"), max_length=512, blank=True, default="")
     reason_en = models.CharField(_("reason (English)"), max_length=512, blank=True, default="")
-    linked_orders = models.ManyToManyField(Order, related_name="+", blank=True, verbose_name=_("linked orders"))
     computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
 
     class Meta:

@@ -5,6 +5,12 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from orders.choices import TokenScope
+
+
+def default_scopes() -> list[str]:
+    return [TokenScope.READ.value]
+
 
 class StaffApiToken(models.Model):
     """A staff user's personal API token for scripts (read API and exports), stored as a hash.
@@ -23,6 +29,8 @@ class StaffApiToken(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    # `read` (lists, details, exports) always; `review` lets scripts claim and decide (the review API).
+    scopes = models.JSONField(_("scopes"), default=default_scopes, db_default=["read"], editable=False)
 
     class Meta:
         verbose_name = _("staff API token")
@@ -31,3 +39,6 @@ class StaffApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.token_id})"
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or ())

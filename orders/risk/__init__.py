@@ -6,6 +6,12 @@ after the commit. The order is `risk_pending` until then, and the periodic sweep
 (`tasks.risk_signals_sweep`) finishes any whose job was lost.
 `risk_signals_recompute` is the backfill.
 
+Locks (`locks`): a job locks its order's device identifiers and phones (applicant,
+emergency contacts) before its look-ups, PostgreSQL advisory locks in one sorted
+order: jobs sharing one take turns, the later seeing the earlier; unrelated jobs
+never wait. Waits are counted (`locks.signal_lock_waits`). A recompute batch
+holds every job off (it replaces what orders hold). SQLite needs no lock.
+
 Each signal is one function `(facts, lookups, config) -> Detection | None` in
 `signals/` (one module per family), registered once in `registry.SIGNALS`.
 `facts` is what the order itself says (`facts.OrderFacts`, taken from the
@@ -15,9 +21,11 @@ needs it), so the number of queries per order does not depend on the size of
 its address book or of the tables.
 
 Relations between orders are symmetric: when a new order links to an earlier
-one, the earlier order gains the same signal (or a link on it), so the reviewer
-of either sees it. Thresholds and severities come from `settings.RISK_SIGNALS`
-over `config.DEFAULTS`.
+one, the earlier order gains the same signal if it lacks it, so the reviewer of
+either sees it. Which orders a signal links to, and how many, is derived when
+read (`links.signal_links`, through the look-ups' indexes), never stored per pair:
+a job writes a fixed number of rows however many orders share its identifiers.
+Thresholds and severities come from `settings.RISK_SIGNALS` over `config.DEFAULTS`.
 
 Reasons are stored as facts (`RiskSignal.params`: which identifier or number
 matched, which contact, how many orders) and written for the reader at read

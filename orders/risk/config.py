@@ -26,7 +26,7 @@ DEFAULTS = {
     "DISABLED": (),
     "THIN_ADDRESS_BOOK_MIN_ENTRIES": 10,
     "THIN_ADDRESS_BOOK_MIN_MOBILE_SHARE": 0.5,
-    # Most orders one signal links to (and so the most reverse links one push writes).
+    # Most orders a look-up finds per identifier (and so the most earlier orders one job flags).
     "LINKED_ORDERS_LIMIT": 100,
     # Placeholders that many devices report (iOS with ad tracking limited, a known
     # Android bug): matching on them would link strangers. All-zero values are ignored too.

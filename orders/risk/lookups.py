@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from django.db import connection
 
-from orders.models import AddressBookEntry, Contact, Device, Order
+from orders.models import AddressBookEntry, Contact, Device, Order, RiskSignal
 
 if TYPE_CHECKING:
     from orders.risk.config import RiskConfig
@@ -26,6 +26,8 @@ class PhoneLink:
 
 
 _LOOKUP_SQL_CACHE: dict[tuple, str] = {}
+# The signals that link orders, whose presence on each found order the look-up reports (`Lookups.held`).
+HELD_CODES = ("shared_device", "phone_in_other_contacts", "shared_emergency_contact")
 
 
 def _lookup_sql(shape: tuple[tuple[str, ...], int, int]) -> str:
@@ -81,9 +83,16 @@ def _lookup_sql(shape: tuple[tuple[str, ...], int, int]) -> str:
                 phones=f"SELECT own.phone_digits FROM {book} own WHERE own.order_id = %s AND own.is_mobile = %s"
             )
         )
-        _LOOKUP_SQL_CACHE[shape] = " UNION ALL ".join(
-            f"SELECT * FROM ({part}) AS part{index}" for index, part in enumerate(parts)
+        union = " UNION ALL ".join(f"SELECT * FROM ({part}) AS part{index}" for index, part in enumerate(parts))
+        signal = q(RiskSignal._meta.db_table)
+        # Which relational signals each found order holds already (bit i: HELD_CODES[i]), so that a
+        # computation flags only the orders that lack one: an index probe each, no write.
+        held = " + ".join(
+            f"(CASE WHEN EXISTS (SELECT 1 FROM {signal} s WHERE s.order_id = u.order_id AND s.code = '{code}') "
+            f"THEN {1 << bit} ELSE 0 END)"
+            for bit, code in enumerate(HELD_CODES)
         )
+        _LOOKUP_SQL_CACHE[shape] = f"SELECT u.kind, u.order_id, u.phone, u.applicant, {held} FROM ({union}) AS u"
     return _LOOKUP_SQL_CACHE[shape]
 
 
@@ -104,6 +113,8 @@ class Lookups:
     def __init__(self, facts: OrderFacts, config: RiskConfig) -> None:
         self.facts = facts
         self.limit = config.linked_limit
+        # The relational signals each found order already holds (filled by the look-up).
+        self.held: dict[int, set[str]] = {}
 
     @cached_property
     def _rows(self) -> dict[str, list[tuple[int, str, str]]]:
@@ -123,8 +134,9 @@ class Lookups:
         rows = defaultdict(list)
         with connection.cursor() as cursor:
             cursor.execute(_lookup_sql(shape), params)
-            for kind, order_id, phone, other_applicant in cursor.fetchall():
+            for kind, order_id, phone, other_applicant, held in cursor.fetchall():
                 rows[kind].append((order_id, phone, other_applicant))
+                self.held[order_id] = {code for bit, code in enumerate(HELD_CODES) if held & (1 << bit)}
         for found in rows.values():
             found.sort(key=lambda row: (-row[0], row[1]))
         return rows

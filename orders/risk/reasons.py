@@ -197,24 +197,35 @@ _SENTENCES: dict[str, Callable[[dict, Any], list[str]]] = {
 }
 
 
-def _reason_sentences(code: str, params: dict, user) -> list[str]:
-    """The reason of signal `code` from its facts, one sentence per finding, in the active language."""
-    if params.get("linked"):
-        return [_linked_reason(code, params, user)]
+def _reason_sentences(code: str, params: dict, user, linked_count: int | None) -> list[str]:
+    """The reason of signal `code` from its facts, one sentence per finding, in the active language.
+
+    `linked_count`: how many other orders the signal relates its order to now
+    (`orders.risk.links`, derived when read). A row another order created
+    (`linked`) says that; an order's own finding is told as found, until more
+    orders than it found relate to it and the count tells more than its facts.
+    """
+    if params.get("purged"):
+        return [gettext("This device was shared with other applicants; its identifiers were purged after retention.")]
+    found = params.get("orders")
+    if params.get("linked") or (linked_count is not None and found is not None and linked_count > found):
+        count = linked_count if linked_count is not None else params.get("orders", 0)
+        return [_linked_reason(code, {**params, "orders": count}, user)]
     sentences = _SENTENCES.get(code)
     return sentences(params, user) if sentences else []
 
 
-def signal_reason(signal: RiskSignal, user=None) -> str:
+def signal_reason(signal: RiskSignal, user=None, linked_count: int | None = None) -> str:
     """The reason of `signal` in the active language, for `user` on one order's page: phones and device
     identifiers clear for holders of the personal-data permission, masked per `orders.pii` for everyone
-    else (and without a user). Rows stored before reasons had facts show their stored text."""
+    else (and without a user). `linked_count`: the other orders it relates to, derived when read (see
+    `_reason_sentences`). Rows stored before reasons had facts show their stored text."""
     if signal.params is None:
         return signal.reason_zh if (get_language() or "").startswith("zh") else signal.reason_en
     try:
         separator = "" if (get_language() or "").startswith("zh") else " "  # Chinese puts no space after 。
-        return separator.join(_reason_sentences(signal.code, signal.params, user))
-    except (TypeError, ValueError, KeyError):
+        return separator.join(_reason_sentences(signal.code, signal.params, user, linked_count))
+    except (TypeError, ValueError, KeyError, AttributeError):
         # Facts of an unexpected shape (written by a later version, say) must not break the order page.
         logger.warning("Risk signal %s has facts of an unexpected shape", signal.pk)
         return ""

@@ -3,16 +3,30 @@
 import json
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
+from django.db.models import F
 
 from orders.choices import RiskSeverity
-from orders.models import AddressBookEntry, Contact, Device, Employer, Order, ReviewEvent, RiskSignal
+from orders.models import (
+    AddressBookEntry,
+    Contact,
+    Decision,
+    Device,
+    Employer,
+    Order,
+    OrderRevision,
+    ReviewEvent,
+    RiskSignal,
+)
 from orders.risk import SIGNAL_CODES, SIGNALS, signal_reason
+from orders.risk.links import Links, signal_links
 from orders.selectors.pushes import PushHistoryItem, order_push_history
 
 ADDRESS_BOOK_PREVIEW = 50
 # Unknown deviceInfo keys listed on the order page (the first by name); a push may carry thousands.
 DEVICE_EXTRA_ROWS_LIMIT = 100
+# The newest decisions and revisions the order page lists (an order loops through needs-info a few times at most).
+DECISIONS_SHOWN = 20
+REVISIONS_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -25,11 +39,22 @@ class FieldRow:
 @dataclass(frozen=True)
 class RiskSignalItem:
     """One signal on the order page; its label and reason follow the language active when it is shown,
-    and the reason's personal data what `viewer` may see (masked without a viewer)."""
+    and the reason's personal data what `viewer` may see (masked without a viewer). `links`: the other
+    orders it relates this one to (derived when read; empty for a signal of the order alone)."""
 
     signal: RiskSignal
-    linked_orders: list[Order]
+    links: Links = field(default_factory=Links)
     viewer: object = None
+
+    @property
+    def linked_orders(self) -> list[Order]:
+        """The newest linked orders (at most `orders.risk.links.SHOWN_LIMIT`)."""
+        return self.links.orders
+
+    @property
+    def more_linked(self) -> int:
+        """Linked orders beyond those listed."""
+        return max(self.links.count - len(self.links.orders), 0)
 
     @property
     def code(self) -> str:
@@ -42,7 +67,8 @@ class RiskSignalItem:
 
     @property
     def reason(self) -> str:
-        return signal_reason(self.signal, self.viewer)
+        relational = self.signal.code in SIGNALS and SIGNALS[self.signal.code].relational
+        return signal_reason(self.signal, self.viewer, linked_count=self.links.count if relational else None)
 
 
 # Most severe first, then in the order the signals are registered (orders.risk.SIGNALS).
@@ -55,16 +81,15 @@ def _signal_sort_key(signal: RiskSignal) -> tuple[int, int, str]:
 
 
 def order_risk_signals(*, order_id: int, viewer=None) -> list[RiskSignalItem]:
-    """The order's risk signals with their linked orders: two queries, however many signals and links."""
-    linked = (
-        Order.objects.select_related("institution")
-        .only("pk", "order_no", "review_status", "received_at", "institution__code")
-        .order_by("received_at", "pk")
-    )
-    signals = RiskSignal.objects.filter(order_id=order_id).prefetch_related(
-        Prefetch("linked_orders", queryset=linked, to_attr="linked_list")
-    )
-    return [RiskSignalItem(signal, signal.linked_list, viewer) for signal in sorted(signals, key=_signal_sort_key)]
+    """The order's risk signals with their linked orders (derived, newest first): two queries, however many
+    signals and linked orders, one when no signal relates the order to others."""
+    signals = list(RiskSignal.objects.filter(order_id=order_id).annotate(applicant=F("order__user_phone")))
+    applicant = signals[0].applicant if signals else ""
+    links = signal_links(order_id=order_id, applicant=applicant, signals=signals)
+    return [
+        RiskSignalItem(signal, links.get(signal.code, Links()), viewer)
+        for signal in sorted(signals, key=_signal_sort_key)
+    ]
 
 
 @dataclass
@@ -84,6 +109,8 @@ class OrderDossier:
     risk_signals: list[RiskSignalItem] = field(default_factory=list)
     push_count: int = 0  # all pushes of the orderNo; `push_history` holds the newest few
     device_extra_count: int = 0  # all unknown deviceInfo keys; `device_extra_rows` holds the first few
+    decisions: list[Decision] = field(default_factory=list)  # newest first
+    revisions: list[OrderRevision] = field(default_factory=list)  # newest first
 
     @property
     def push_history_truncated(self) -> bool:
@@ -142,4 +169,8 @@ def order_dossier(*, order_id: int, address_book_limit: int = ADDRESS_BOOK_PREVI
             .order_by("created_at", "id")
         ),
         risk_signals=order_risk_signals(order_id=order.pk, viewer=viewer),
+        decisions=list(
+            Decision.objects.filter(order_id=order.pk).select_related("decided_by", "reason_code")[:DECISIONS_SHOWN]
+        ),
+        revisions=list(OrderRevision.objects.filter(order_id=order.pk)[:REVISIONS_SHOWN]),
     )

@@ -31,13 +31,13 @@ def order_filter(*, params, queryset: QuerySet[Order] | None = None) -> QuerySet
 
 
 def order_review_queue() -> QuerySet[Order]:
-    """The review queue: pending orders nobody holds, oldest first; never a sandbox institution's test orders.
+    """The review queue: pending orders nobody holds, oldest first; never a sandbox institution's test orders,
+    nor orders whose signals are still being computed.
 
     Every way of taking the next order (the admin's button, the review API) reads it here.
     """
-    return production_only(Order.objects.filter(review_status=ReviewStatus.PENDING, assigned_to__isnull=True)).order_by(
-        "received_at", "id"
-    )
+    pending = Order.objects.filter(review_status=ReviewStatus.PENDING, assigned_to__isnull=True, risk_pending=False)
+    return production_only(pending).order_by("received_at", "id")
 
 
 def is_production_only(queryset: QuerySet[Order]) -> bool:

@@ -1,10 +1,19 @@
 """State changes of the orders domain, one module per concern; the names callers use are re-exported here.
 
-push: writing an accepted push. review: claiming, deciding, noting, assigning. staff_tokens: issuing and
+push: writing an accepted push. revisions: an order supplied again. review: claiming, noting, assigning.
+decisions: deciding with terms. staff_tokens: issuing and
 revoking staff API tokens. pseudonyms: rewriting the devices' stored masks. retention: the personal-data purge.
 sandbox: the daily purge of sandbox institutions' test orders.
 """
 
+from orders.services.decisions import (
+    DecisionTerms,
+    DecisionTermsError,
+    decision_terms_errors,
+    order_decide,
+    order_has_high_risk,
+    order_supplementable_paths,
+)
 from orders.services.pseudonyms import device_stored_masks_recompute
 from orders.services.push import address_book_write, order_create_from_push
 from orders.services.retention import personal_data_purge
@@ -12,7 +21,6 @@ from orders.services.review import (
     DECISION_STATUSES,
     FINAL_STATUSES,
     MAX_ASSIGN_AT_ONCE,
-    REASON_REQUIRED_STATUSES,
     AssignResult,
     ReviewError,
     order_add_note,
@@ -22,9 +30,8 @@ from orders.services.review import (
     order_can_decide,
     order_claim,
     order_claim_next,
-    order_decide,
-    order_has_high_risk,
 )
+from orders.services.revisions import order_revise_from_push
 from orders.services.sandbox import SandboxPurgeResult, sandbox_orders_purge
 from orders.services.staff_tokens import IssuedStaffToken, staff_api_token_create, staff_api_token_revoke
 
@@ -32,12 +39,14 @@ __all__ = [
     "DECISION_STATUSES",
     "FINAL_STATUSES",
     "MAX_ASSIGN_AT_ONCE",
-    "REASON_REQUIRED_STATUSES",
     "AssignResult",
+    "DecisionTerms",
+    "DecisionTermsError",
     "IssuedStaffToken",
     "ReviewError",
     "SandboxPurgeResult",
     "address_book_write",
+    "decision_terms_errors",
     "device_stored_masks_recompute",
     "order_add_note",
     "order_assign",
@@ -49,6 +58,8 @@ __all__ = [
     "order_create_from_push",
     "order_decide",
     "order_has_high_risk",
+    "order_revise_from_push",
+    "order_supplementable_paths",
     "personal_data_purge",
     "sandbox_orders_purge",
     "staff_api_token_create",

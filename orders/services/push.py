@@ -27,13 +27,18 @@ def order_create_from_push(*, institution: Institution, door: str, push: Validat
         risk_pending=True,
         **push.order,
     )
+    pushed_rows_write(order=order, push=push)
+    enqueue("orders.risk.tasks.risk_signals_job", order.pk, queue="signals")
+    return order
+
+
+def pushed_rows_write(*, order: Order, push: ValidatedPush) -> None:
+    """The rows pushed with an order (device, contacts, employer, address book), a handful of statements."""
     Device.objects.create(order=order, **push.device)  # Device.save adds the stored pseudonyms
     Contact.objects.bulk_create([Contact(order=order, **contact) for contact in push.contacts])
     if push.employer:
         Employer.objects.create(order=order, **push.employer)
     address_book_write(order_id=order.pk, entries=push.address_book)
-    enqueue("orders.risk.tasks.risk_signals_job", order.pk, queue="signals")
-    return order
 
 
 def address_book_write(*, order_id: int, entries) -> None:

@@ -4,7 +4,10 @@ After `PERSONAL_DATA_RETENTION_DAYS` an order keeps what the lender's records
 need (the order, its emergency contacts and employer, its review and decision,
 aggregate counts such as `address_book_count`) and loses what was only needed
 to assess it: the address book, the raw push bodies and the device's
-identifiers and location. Work goes in batches of order ids, each its own
+identifiers and location, with the identifiers its shared-device signal
+names (the signal stays, saying they were purged; `orders.risk.links` derives
+links from the devices, so purged devices stop counting at once), and the values
+a revision changed. Work goes in batches of order ids, each its own
 transaction, with set-based DELETE/UPDATE statements: no row is loaded into
 Python and no lock is held for the whole run.
 """
@@ -16,7 +19,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from orders.models import AddressBookEntry, Device, Order, PersonalDataPurge, PushLog
+from orders.models import AddressBookEntry, Device, Order, OrderRevision, PersonalDataPurge, PushLog, RiskSignal
 from orders.pii import DEVICE_IDENTIFIERS, STORED_MASK_FIELDS
 
 logger = logging.getLogger(__name__)
@@ -32,6 +35,9 @@ _DEVICE_CLEARED = {
     "gps_latitude": None,
     "extra": {},
 }
+# The signal whose facts name device identifiers, and what it keeps of them (orders.risk.reasons).
+_SHARED_DEVICE = "shared_device"
+_SHARED_DEVICE_PURGED = {"purged": True}
 # Devices that still hold something to clear (so a re-run counts, and writes, nothing).
 _DEVICE_NOT_CLEARED = (
     Q(gps_longitude__isnull=False)
@@ -102,6 +108,9 @@ def _purge_orders(run: PersonalDataPurge, orders, batch_size: int) -> None:
             # No signals or dependants on the book: Django issues one DELETE ... WHERE order_id IN (...).
             deleted, _ = AddressBookEntry.objects.filter(order_id__in=ids).delete()
             devices = Device.objects.filter(_DEVICE_NOT_CLEARED, order_id__in=ids).update(**_DEVICE_CLEARED)
+            RiskSignal.objects.filter(order_id__in=ids, code=_SHARED_DEVICE).update(params=_SHARED_DEVICE_PURGED)
+            # What a revision changed holds the old and new values themselves: the count stays, they go.
+            OrderRevision.objects.filter(order_id__in=ids).exclude(changes=[]).update(changes=[])
         run.orders += len(ids)
         run.address_book_entries += deleted
         run.devices += devices

@@ -1,4 +1,4 @@
-"""The review of an order: claiming, deciding, noting and assigning it, each with its audit event."""
+"""The review of an order: claiming, noting and assigning it, each with its audit event (deciding: `decisions`)."""
 
 from dataclasses import dataclass
 
@@ -7,8 +7,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders.choices import ReviewEventKind, ReviewStatus, RiskSeverity
-from orders.models import Order, ReviewEvent, RiskSignal
+from orders.choices import ReviewEventKind, ReviewStatus
+from orders.models import Order, ReviewEvent
 from orders.permissions import ASSIGN_ORDER, REVIEW_ORDER
 from orders.selectors.orders import order_review_queue
 
@@ -19,20 +19,21 @@ from orders.selectors.orders import order_review_queue
 # A decision closes the review; needs_info waits for the applicant and can be taken up again.
 FINAL_STATUSES = frozenset({ReviewStatus.APPROVED, ReviewStatus.REJECTED})
 DECISION_STATUSES = (ReviewStatus.APPROVED, ReviewStatus.REJECTED, ReviewStatus.NEEDS_INFO)
-REASON_REQUIRED_STATUSES = frozenset({ReviewStatus.REJECTED, ReviewStatus.NEEDS_INFO})
 
 
 class ReviewError(Exception):
     """A review change the rules refuse; `message` is safe to show to the reviewer.
 
-    `field` names the input at fault when there is one (`status`, `reason`,
-    `confirm_high_risk`), so a form or an API answer can point at it.
+    `field` names the input at fault when there is one (`decision`, `reason`,
+    `confirm_high_risk`), so a form or an API answer can point at it; `code` says
+    which rule, for machines (`already_claimed`, `already_decided`, `not_claimed`).
     """
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def _locked_order(order_id: int) -> Order:
     try:
         return Order.objects.select_for_update().get(pk=order_id)
     except Order.DoesNotExist:
-        raise ReviewError(_("This order does not exist.")) from None
+        raise ReviewError(_("This order does not exist."), code="not_found") from None
 
 
 def _review_change(
@@ -77,11 +78,11 @@ def _review_change(
 
 def _claim(order: Order, reviewer) -> Order:
     if order.review_status in FINAL_STATUSES:
-        raise ReviewError(_("This order has already been decided."))
+        raise ReviewError(_("This order has already been decided."), code="already_decided")
     if _holds(order, reviewer):
         return order  # already theirs: clicking "claim" twice changes nothing
     if order.assigned_to_id not in (None, reviewer.pk):
-        raise ReviewError(_("Another reviewer holds this order."))
+        raise ReviewError(_("Another reviewer holds this order."), code="already_claimed")
     event = _review_change(
         order, actor=reviewer, kind=ReviewEventKind.CLAIM, to_status=ReviewStatus.IN_REVIEW, to_assignee=reviewer
     )
@@ -99,7 +100,10 @@ def order_claim(*, order_id: int, reviewer) -> Order:
 
 @transaction.atomic
 def order_claim_next(*, reviewer) -> Order | None:
-    """Claim the oldest unassigned pending order; None when the queue is empty.
+    """Claim the oldest unassigned pending order whose signals are computed; None when the queue is empty.
+
+    An order whose signals are still being computed is skipped: it could not be
+    approved yet, and its reviewer would not see what the signals say.
 
     Two reviewers clicking at once must get two different orders: on PostgreSQL
     `SKIP LOCKED` lets the second pass over the row the first is claiming
@@ -110,55 +114,6 @@ def order_claim_next(*, reviewer) -> Order | None:
     skip_locked = connection.features.has_select_for_update_skip_locked
     order = order_review_queue().select_for_update(skip_locked=skip_locked).first()
     return _claim(order, reviewer) if order is not None else None
-
-
-@transaction.atomic
-def order_decide(*, order_id: int, reviewer, status: str, reason: str = "", confirm_high_risk: bool = False) -> Order:
-    """Record the reviewer's decision; rejecting or asking for information needs a reason.
-
-    Decisions are final, so approving asks more: an order whose signals are
-    still being computed cannot be approved yet (nobody has seen them), and one
-    carrying a high-severity signal only with `confirm_high_risk`.
-    """
-    _require_permission(reviewer, REVIEW_ORDER)
-    reason = (reason or "").strip()
-    if status not in DECISION_STATUSES:
-        raise ReviewError(_("Choose approved, rejected or needs more information."), field="status")
-    if status in REASON_REQUIRED_STATUSES and not reason:
-        raise ReviewError(_("A reason is required to reject an order or ask for more information."), field="reason")
-    order = _locked_order(order_id)
-    if not _holds(order, reviewer):
-        raise ReviewError(_("Claim the order before deciding it."))
-    if status == ReviewStatus.APPROVED:
-        _check_approvable(order, confirm_high_risk=confirm_high_risk)
-    # Needs-information stays with its reviewer, who takes it up again when the applicant answers.
-    event = _review_change(
-        order, actor=reviewer, kind=ReviewEventKind.DECIDE, to_status=status, to_assignee=reviewer, reason=reason
-    )
-    order.save(update_fields=["review_status", "assigned_to", "review_updated_at"])
-    event.save()
-    return order
-
-
-def order_has_high_risk(*, order_id: int) -> bool:
-    """Whether the order carries a high-severity signal, so that approving it needs a confirmation."""
-    return RiskSignal.objects.filter(order_id=order_id, severity=RiskSeverity.HIGH).exists()
-
-
-def _check_approvable(order: Order, *, confirm_high_risk: bool) -> None:
-    if order.risk_pending:
-        raise ReviewError(
-            _(
-                "The risk signals of this order are still being computed: it cannot be approved until they are. "
-                "Reload the page in a moment."
-            ),
-            field="status",
-        )
-    if not confirm_high_risk and order_has_high_risk(order_id=order.pk):
-        raise ReviewError(
-            _("This order carries a high-severity risk signal: confirm that you approve it anyway."),
-            field="confirm_high_risk",
-        )
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 """Staff personal API tokens: issuing one (only its hash is kept) and revoking them."""
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -8,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config import crypto
+from orders.choices import TokenScope
 from orders.models import StaffApiToken
 
 # Staff token ids carry a prefix so that a token pasted in the wrong place is recognisable in logs.
@@ -23,10 +25,15 @@ class IssuedStaffToken:
 
 
 @transaction.atomic
-def staff_api_token_create(*, user, name: str, expires_at: datetime | None = None) -> IssuedStaffToken:
-    """Issue a personal token for a staff user; only its hash is kept."""
+def staff_api_token_create(
+    *, user, name: str, expires_at: datetime | None = None, scopes: Iterable[str] = (TokenScope.READ,)
+) -> IssuedStaffToken:
+    """Issue a personal token for a staff user; only its hash is kept. `read` is always among its scopes."""
     if not (user.is_active and user.is_staff):
         raise ValueError("Only active staff users can hold an API token.")
+    unknown = sorted(set(scopes) - set(TokenScope.values))
+    if unknown:
+        raise ValueError(f"Unknown scope(s) {', '.join(unknown)}; use {', '.join(TokenScope.values)}.")
     secret = crypto.new_secret()
     token = StaffApiToken(
         user=user,
@@ -34,6 +41,7 @@ def staff_api_token_create(*, user, name: str, expires_at: datetime | None = Non
         token_id=f"{TOKEN_ID_PREFIX}{secrets.token_hex(6)}",
         token_hash=crypto.token_hash(secret),
         expires_at=expires_at,
+        scopes=[scope for scope in TokenScope.values if scope in {TokenScope.READ, *scopes}],
     )
     token.full_clean()
     token.save()

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.forms.models import model_to_dict
 
-from bench.floor import floor_write
+from bench.floor import FLOOR_JOB_TABLE, floor_job_table_ddl, floor_write
 from bench.payloads import push_body, push_document
 from intake.services import PushContext, push_receive
 from orders import normalizers
@@ -18,6 +18,19 @@ from orders.models import AddressBookEntry, Contact, Device, Employer, Instituti
 from tests.factories import InstitutionFactory
 
 pytestmark = pytest.mark.django_db(transaction=False)
+
+
+@pytest.fixture(autouse=True)
+def _floor_job_table(db):
+    """The floor's job table, which the benchmark creates beside the project's tables."""
+    with connection.cursor() as cursor:
+        cursor.execute(floor_job_table_ddl(connection.vendor))
+
+
+def _floor_jobs() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT key, payload FROM {FLOOR_JOB_TABLE} ORDER BY id")
+        return cursor.fetchall()
 
 
 def test_generate_orders_writes_every_section_normalized():
@@ -176,6 +189,10 @@ def test_floor_writes_the_same_rows_as_the_platform(office):
     assert len(floor_rows["address_book"]) == 40
     log = PushLog.objects.get(order_no="SAME-2")
     assert bytes(log.body) == floor_body
+    # Like the platform's push, the floor records the order's signals job in its transaction.
+    [(queue, payload)] = _floor_jobs()
+    assert queue == "signals"
+    assert json.loads(payload) == {"func": "orders.risk.tasks.risk_signals_job", "args": [floor_order.pk]}
     assert (log.institution_id, log.outcome, log.http_status, log.body_size) == (
         institution.pk,
         "accepted",
@@ -214,6 +231,7 @@ def test_floor_write_is_all_or_nothing():
     # then
     assert not Order.objects.exists()
     assert not PushLog.objects.exists()
+    assert _floor_jobs() == []
 
 
 def _now():

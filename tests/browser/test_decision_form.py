@@ -13,6 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pyte
 STATUS = "#decision-form select[name=status]"
 REASON = "#decision-form textarea[name=reason]"
 CONFIRM = "#decision-form input[name=confirm_high_risk]"
+REASON_CODE = "#decision-form select[name=reason_code]"
 
 
 def _claimed_order_page(page, live_server, **push):
@@ -24,27 +25,28 @@ def _claimed_order_page(page, live_server, **push):
     return order, reviewer
 
 
-def test_rejecting_without_a_reason_then_with_one_rejects_the_order(page, live_server):
+def test_rejecting_without_a_reason_code_then_with_one_rejects_the_order(page, live_server):
     # given: an order with low-severity signals only, claimed by the reviewer
     order, reviewer = _claimed_order_page(page, live_server)
     preselected = page.input_value(STATUS)
 
-    # when: reject without a reason
+    # when: reject with a text but without a reason code
     page.select_option(STATUS, "rejected")
+    page.fill(REASON, "Employer does not exist")
     page.click("#decide-button")
     page.wait_for_selector("#decision-form .errorlist")
     error = page.inner_text("#decision-form .errorlist")
     status_after_error = page.input_value(STATUS)
     status_in_db = Order.objects.get(pk=order.pk).review_status
 
-    # ... then type the reason and record again, touching nothing else
-    page.fill(REASON, "Employer does not exist")
+    # ... then pick the reason code and record again, touching nothing else
+    page.select_option(REASON_CODE, "false_information")
     page.click("#decide-button")
     page.wait_for_selector("#review-status.status-rejected")
 
     # then
     assert preselected == ""
-    assert "reason is required" in error
+    assert "rejection reasons" in error
     assert status_after_error == "rejected"
     assert status_in_db == ReviewStatus.IN_REVIEW
     order.refresh_from_db()
@@ -63,6 +65,9 @@ def test_approving_a_high_severity_order_needs_the_confirmation_and_keeps_the_re
 
     # when: approve with a reason but without confirming
     page.select_option(STATUS, "approved")
+    page.fill("#decision-form input[name=approved_amount]", "1000")
+    page.fill("#decision-form input[name=approved_term]", "30")
+    page.select_option("#decision-form select[name=term_unit]", "day")
     page.fill(REASON, "Called the applicant: test phone")
     page.click("#decide-button")
     page.wait_for_selector("#decision-form .errorlist")

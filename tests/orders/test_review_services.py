@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 
 from orders import services
 from orders.choices import ReviewEventKind, ReviewStatus
-from orders.models import Order, ReviewEvent, RiskSignal
+from orders.models import Order, ReviewEvent
 from orders.permissions import ASSIGN_ORDER, REVIEW_ORDER
 from tests.factories import AnalystFactory, OrderFactory, ReviewerFactory, UserFactory
 
@@ -156,178 +156,6 @@ def test_claim_next_needs_the_review_permission():
         services.order_claim_next(reviewer=AnalystFactory())
 
 
-@pytest.mark.parametrize(
-    ("status", "reason"),
-    [
-        (ReviewStatus.APPROVED, ""),
-        (ReviewStatus.APPROVED, "all good"),
-        (ReviewStatus.REJECTED, "fake employer"),
-        (ReviewStatus.NEEDS_INFO, "send a payslip"),
-    ],
-)
-def test_decide_records_status_and_reason(reviewer, status, reason):
-    # given
-    order = OrderFactory()
-    services.order_claim(order_id=order.pk, reviewer=reviewer)
-
-    # when
-    services.order_decide(order_id=order.pk, reviewer=reviewer, status=status, reason=f"  {reason} ")
-
-    # then
-    order.refresh_from_db()
-    assert order.review_status == status
-    event = ReviewEvent.objects.filter(order=order).latest("id")
-    assert (event.kind, event.from_status, event.to_status, event.reason) == (
-        ReviewEventKind.DECIDE,
-        ReviewStatus.IN_REVIEW,
-        status,
-        reason,
-    )
-
-
-@pytest.mark.parametrize("status", [ReviewStatus.REJECTED, ReviewStatus.NEEDS_INFO])
-@pytest.mark.parametrize("reason", ["", "   ", None])
-def test_reject_and_needs_info_require_a_reason(reviewer, status, reason):
-    # given
-    order = OrderFactory()
-    services.order_claim(order_id=order.pk, reviewer=reviewer)
-
-    # when / then
-    with pytest.raises(services.ReviewError, match="reason is required") as refused:
-        services.order_decide(order_id=order.pk, reviewer=reviewer, status=status, reason=reason)
-    assert refused.value.field == "reason"
-    order.refresh_from_db()
-    assert order.review_status == ReviewStatus.IN_REVIEW
-    assert ReviewEvent.objects.filter(order=order).count() == 1
-
-
-@pytest.mark.parametrize("status", [ReviewStatus.PENDING, ReviewStatus.IN_REVIEW, "bogus"])
-def test_decide_refuses_a_status_that_is_not_a_decision(reviewer, status):
-    # given
-    order = OrderFactory()
-    services.order_claim(order_id=order.pk, reviewer=reviewer)
-
-    # when / then
-    with pytest.raises(services.ReviewError, match="Choose"):
-        services.order_decide(order_id=order.pk, reviewer=reviewer, status=status, reason="x")
-
-
-def test_deciding_needs_the_order_to_be_claimed_by_the_decider(reviewer):
-    # given
-    unclaimed = OrderFactory()
-    held_by_other = OrderFactory()
-    services.order_claim(order_id=held_by_other.pk, reviewer=ReviewerFactory())
-
-    # when / then
-    for order in (unclaimed, held_by_other):
-        with pytest.raises(services.ReviewError, match="Claim the order"):
-            services.order_decide(order_id=order.pk, reviewer=reviewer, status=ReviewStatus.APPROVED)
-
-
-def _claimed_with_signal(reviewer, severity: str, **order_kwargs) -> Order:
-    order = OrderFactory(**order_kwargs)
-    RiskSignal.objects.create(order=order, code="simulator", severity=severity, reason_zh="-", reason_en="-")
-    services.order_claim(order_id=order.pk, reviewer=reviewer)
-    return order
-
-
-def test_approving_a_high_severity_order_without_the_confirmation_is_refused(reviewer):
-    # given
-    order = _claimed_with_signal(reviewer, "high")
-
-    # when
-    with pytest.raises(services.ReviewError, match="high-severity") as refused:
-        services.order_decide(order_id=order.pk, reviewer=reviewer, status=ReviewStatus.APPROVED, reason="ok")
-
-    # then
-    assert refused.value.field == "confirm_high_risk"
-    order.refresh_from_db()
-    assert order.review_status == ReviewStatus.IN_REVIEW
-    assert not ReviewEvent.objects.filter(order=order, kind=ReviewEventKind.DECIDE).exists()
-
-
-def test_approving_a_high_severity_order_with_the_confirmation_records_it(reviewer):
-    # given
-    order = _claimed_with_signal(reviewer, "high")
-
-    # when
-    services.order_decide(
-        order_id=order.pk, reviewer=reviewer, status=ReviewStatus.APPROVED, reason="ok", confirm_high_risk=True
-    )
-
-    # then
-    order.refresh_from_db()
-    assert order.review_status == ReviewStatus.APPROVED
-
-
-@pytest.mark.parametrize(
-    ("severity", "status", "reason"),
-    [
-        ("medium", ReviewStatus.APPROVED, ""),
-        ("high", ReviewStatus.REJECTED, "farm"),
-        ("high", ReviewStatus.NEEDS_INFO, "id"),
-    ],
-)
-def test_the_confirmation_is_asked_only_to_approve_a_high_severity_order(reviewer, severity, status, reason):
-    # given
-    order = _claimed_with_signal(reviewer, severity)
-
-    # when
-    services.order_decide(order_id=order.pk, reviewer=reviewer, status=status, reason=reason)
-
-    # then
-    order.refresh_from_db()
-    assert order.review_status == status
-
-
-@pytest.mark.parametrize("confirm_high_risk", [False, True])
-def test_an_order_whose_signals_are_being_computed_cannot_be_approved(reviewer, confirm_high_risk):
-    # given
-    order = _claimed_with_signal(reviewer, "low", risk_pending=True)
-
-    # when
-    with pytest.raises(services.ReviewError, match="still being computed") as refused:
-        services.order_decide(
-            order_id=order.pk,
-            reviewer=reviewer,
-            status=ReviewStatus.APPROVED,
-            confirm_high_risk=confirm_high_risk,
-        )
-
-    # then
-    assert refused.value.field == "status"
-    order.refresh_from_db()
-    assert order.review_status == ReviewStatus.IN_REVIEW
-
-
-def test_an_order_whose_signals_are_being_computed_can_be_rejected(reviewer):
-    # given
-    order = _claimed_with_signal(reviewer, "low", risk_pending=True)
-
-    # when
-    services.order_decide(order_id=order.pk, reviewer=reviewer, status=ReviewStatus.REJECTED, reason="fake payslip")
-
-    # then
-    order.refresh_from_db()
-    assert order.review_status == ReviewStatus.REJECTED
-
-
-def test_needs_info_stays_with_its_reviewer_who_can_take_it_up_again(reviewer):
-    # given
-    order = OrderFactory()
-    services.order_claim(order_id=order.pk, reviewer=reviewer)
-    services.order_decide(order_id=order.pk, reviewer=reviewer, status=ReviewStatus.NEEDS_INFO, reason="payslip")
-
-    # when
-    services.order_claim(order_id=order.pk, reviewer=reviewer)
-
-    # then
-    order.refresh_from_db()
-    assert (order.review_status, order.assigned_to) == (ReviewStatus.IN_REVIEW, reviewer)
-    with pytest.raises(services.ReviewError):
-        services.order_claim(order_id=order.pk, reviewer=ReviewerFactory())
-
-
 def test_a_note_is_an_event_that_changes_neither_status_nor_reviewer(reviewer):
     # given
     order = OrderFactory()
@@ -443,7 +271,9 @@ def test_claim_and_decide_are_offered_exactly_when_the_service_would_accept_them
     for action in (
         lambda: services.order_claim(order_id=claimable.pk, reviewer=user),
         lambda: services.order_decide(
-            order_id=decidable.pk, reviewer=user, status=ReviewStatus.NEEDS_INFO, reason="payslip"
+            order_id=decidable.pk,
+            reviewer=user,
+            terms=services.DecisionTerms(decision="needs_info", supplements=("orderInfo.loan_amount",)),
         ),
     ):
         before = ReviewEvent.objects.count()

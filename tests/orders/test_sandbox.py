@@ -210,12 +210,11 @@ def test_sandbox_and_production_orders_never_link(sandbox):
     payload["userAdditional"]["deviceInfo"]["deviceId"] = Device.objects.get(order=real_order).device_id
     # when
     test_order = pushed_order(sandbox, payload=payload)
-    # then: neither order's signals name the other
-    assert not RiskSignal.objects.filter(order=test_order, linked_orders=real_order).exists()
-    assert not RiskSignal.objects.filter(order=real_order, linked_orders=test_order).exists()
-    # and two production orders on one device do link (the check above can fail)
+    # then: the sandbox order is not flagged for sharing the production order's device
+    assert not RiskSignal.objects.filter(order=test_order, code="shared_device").exists()
+    # and a second production order on that device is (the check above can fail)
     other = pushed_order(payload={**payload, "orderInfo": PushPayloadFactory()["orderInfo"]})
-    assert RiskSignal.objects.filter(order=other, linked_orders=real_order).exists()
+    assert RiskSignal.objects.filter(order=other, code="shared_device").exists()
 
 
 # --- The daily purge -------------------------------------------------------------------------------
@@ -241,8 +240,6 @@ def test_the_purge_job_deletes_day_old_sandbox_orders_and_everything_hanging_off
     for order in (old_test, young_test, old_real):
         flag(order, "simulator")
         PersonalDataAccess.objects.create(user=UserFactory(), order=order, context="test")
-    signal = RiskSignal.objects.filter(order=young_test).first()
-    signal.linked_orders.add(old_test)
     _age(old_test, 25)
     _age(old_real, 25)
     _age(young_test, 23)
@@ -253,7 +250,6 @@ def test_the_purge_job_deletes_day_old_sandbox_orders_and_everything_hanging_off
     for model in (Device, Contact, AddressBookEntry, RiskSignal, PersonalDataAccess):
         assert not model.objects.filter(order=old_test).exists(), model
         assert model.objects.filter(order=young_test).exists(), model
-    assert not signal.linked_orders.exists()
     assert not PushLog.objects.filter(institution=sandbox, order_no=old_test.order_no).exists()
     assert PushLog.objects.filter(institution=sandbox, order_no=young_test.order_no).exists()
     assert PushLog.objects.filter(order_no=old_real.order_no).exists()

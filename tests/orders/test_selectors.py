@@ -236,7 +236,8 @@ def test_dossier_costs_the_same_queries_whatever_the_address_book_size(django_as
     AddressBookEntryFactory.create_batch(book_size, order=order)
 
     # when / then: order+joins, push log, contacts, address book preview, events, risk signals (the
-    # sixth, added with the order page's risk panel; their linked orders are a seventh only when there are signals)
-    with django_assert_num_queries(6):
+    # sixth, added with the order page's risk panel; their linked orders are one more only when there are signals),
+    # decisions and revisions
+    with django_assert_num_queries(8):
         dossier = selectors.order_dossier(order_id=order.pk)
     assert len(dossier.address_book) == min(book_size, selectors.ADDRESS_BOOK_PREVIEW)

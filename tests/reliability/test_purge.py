@@ -1,14 +1,16 @@
 """`purge_personal_data`: address books, raw bodies and device identifiers go; orders, decisions and counts stay."""
 
+import json
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from orders.choices import ReviewStatus
-from orders.models import AddressBookEntry, Device, Order, PersonalDataPurge, PushLog
+from orders.models import AddressBookEntry, Device, Order, PersonalDataPurge, PushLog, RiskSignal
+from orders.selectors.dossier import order_risk_signals
 from orders.services import personal_data_purge
 from tests.factories import InstitutionFactory, PushPayloadFactory, pushed_order
 
@@ -123,10 +125,34 @@ def test_purge_queries_do_not_grow_with_the_orders_in_a_batch(django_assert_num_
     for _ in range(orders):
         _aged(pushed_order(institution), days=400)
 
-    # when / then: last-run lookup, run row, ids, delete, update (+ savepoints), ids, bodies, end, run row
-    with django_assert_num_queries(12):
+    # when / then: last-run lookup, run row, ids, delete, update, signal facts, revisions update (+ savepoints),
+    # ids, bodies, end, run row
+    with django_assert_num_queries(14):
         run = personal_data_purge(retention_days=365, batch_size=100)
     assert run.orders == orders
+
+
+def test_purge_leaves_no_device_identifier_in_signals_and_purged_devices_stop_counting(client):
+    # given: three applicants on one device, the first past the retention period
+    institution, imei = InstitutionFactory(), "861234500000001"
+    old = _aged(pushed_order(institution, PushPayloadFactory(userAdditional__deviceInfo__imei=imei)), days=400)
+    others = [pushed_order(institution, PushPayloadFactory(userAdditional__deviceInfo__imei=imei)) for _ in range(2)]
+
+    # when
+    personal_data_purge(retention_days=365)
+
+    # then: the old order keeps its flag, without the identifier ...
+    purged = RiskSignal.objects.get(order=old, code="shared_device")
+    assert imei not in json.dumps(purged.params)
+    with translation.override("en"):
+        (item,) = [found for found in order_risk_signals(order_id=old.pk) if found.code == "shared_device"]
+        assert "purged" in item.reason
+    assert item.linked_orders == []
+    # ... and the others count only each other
+    for order in others:
+        (item,) = [found for found in order_risk_signals(order_id=order.pk) if found.code == "shared_device"]
+        assert [linked.pk for linked in item.linked_orders] == [other.pk for other in others if other != order]
+        assert item.links.count == 1
 
 
 def test_batches_cover_every_order():
@@ -163,3 +189,27 @@ def test_purge_runs_are_listed_read_only_in_the_admin(client):
     # then administrators can read it and nobody can add or change one
     assert client.get("/admin/orders/personaldatapurge/").status_code == 200
     assert client.get("/admin/orders/personaldatapurge/add/").status_code == 403
+
+
+def test_purge_empties_the_values_a_revision_changed_and_keeps_its_count():
+    # given
+    from orders.models import OrderRevision
+
+    old, recent = pushed_order(), pushed_order()
+    for order in (old, recent):
+        OrderRevision.objects.create(
+            order=order,
+            previous_payload_sha256="a" * 64,
+            payload_sha256="b" * 64,
+            changes=[{"path": "orderInfo.userPhone", "old": "13900000000", "new": "13900000001"}],
+            change_count=1,
+        )
+    _aged(old, days=400)
+
+    # when
+    personal_data_purge(retention_days=365)
+
+    # then
+    assert OrderRevision.objects.get(order=old).changes == []
+    assert OrderRevision.objects.get(order=old).change_count == 1
+    assert OrderRevision.objects.get(order=recent).changes != []

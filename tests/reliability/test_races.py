@@ -109,7 +109,13 @@ reviewer = User.objects.get(username="{username}")
 order = Order.objects.get(order_no="{order_no}")
 try:
     services.order_claim(order_id=order.pk, reviewer=reviewer)
-    services.order_decide(order_id=order.pk, reviewer=reviewer, status="{status}", reason="race test")
+    # Not "approved": that may wait for the order's signals, which a worker writes.
+    terms = {{"rejected": {{"reason_code": "other"}}, "needs_info": {{"supplements": ("orderInfo.userPhone",)}}}}
+    services.order_decide(
+        order_id=order.pk,
+        reviewer=reviewer,
+        terms=services.DecisionTerms(decision="{status}", reason="race test", **terms["{status}"]),
+    )
     print("RESULT=decided")
 except services.ReviewError:
     print("RESULT=refused")
@@ -143,7 +149,7 @@ def test_two_reviewer_processes_deciding_one_order_leave_one_decision(race):
             stderr=subprocess.PIPE,
             text=True,
         )
-        for username, status in (("alice", "approved"), ("bob", "rejected"))
+        for username, status in (("alice", "needs_info"), ("bob", "rejected"))
     ]
     with admin_connection() as admin:
         wait_until(
@@ -175,12 +181,15 @@ def test_two_reviewer_processes_deciding_one_order_leave_one_decision(race):
 
 
 def _shared_device_links(name: str, order_nos: list[str]) -> dict[str, set[str]]:
+    """The orders each order's shared_device signal links to, derived as the order page derives them
+    (orders.risk.links): the other applicants' orders on the same deviceId (what these pushes share)."""
     with admin_connection(name) as connection:
         rows = connection.execute(
             "SELECT o.order_no, linked.order_no FROM orders_risksignal s "
             "JOIN orders_order o ON o.id = s.order_id "
-            "JOIN orders_risksignal_linked_orders l ON l.risksignal_id = s.id "
-            "JOIN orders_order linked ON linked.id = l.order_id "
+            "JOIN orders_device d ON d.order_id = o.id "
+            "JOIN orders_device other ON other.device_id = d.device_id AND other.order_id <> d.order_id "
+            "JOIN orders_order linked ON linked.id = other.order_id AND linked.user_phone <> o.user_phone "
             "WHERE s.code = 'shared_device' AND o.order_no = ANY(%s)",
             [order_nos],
         ).fetchall()

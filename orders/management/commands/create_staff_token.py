@@ -1,4 +1,4 @@
-"""`manage.py create_staff_token USERNAME --name NAME [--days N]`: issue a staff user's personal API token."""
+"""`manage.py create_staff_token USERNAME --name NAME [--days N] [--scope review]`: issue a personal API token."""
 
 from datetime import timedelta
 
@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from orders.choices import TokenScope
 from orders.services import staff_api_token_create
 
 
@@ -17,8 +18,16 @@ class Command(BaseCommand):
         parser.add_argument("username", help="The staff user the token acts as.")
         parser.add_argument("--name", required=True, help="What the token is for, e.g. the script's name.")
         parser.add_argument("--days", type=int, default=None, help="Expire after this many days (default: never).")
+        parser.add_argument(
+            "--scope",
+            action="append",
+            choices=TokenScope.values,
+            default=[],
+            dest="scopes",
+            help="What the token may do: read (always) and review (claim and decide). Repeatable.",
+        )
 
-    def handle(self, *args, username, name, days, **options):
+    def handle(self, *args, username, name, days, scopes, **options):
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"No user {username!r}.")
@@ -26,7 +35,7 @@ class Command(BaseCommand):
             raise CommandError("--days must be at least 1.")
         expires_at = timezone.now() + timedelta(days=days) if days else None
         try:
-            issued = staff_api_token_create(user=user, name=name, expires_at=expires_at)
+            issued = staff_api_token_create(user=user, name=name, expires_at=expires_at, scopes=scopes)
         except (ValueError, ValidationError) as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"api_token={issued.plaintext}")

@@ -260,6 +260,7 @@ class OrderGenerator:
                         # Synthetic orders get no signals here; recompute_risk_signals computes them.
                         "risk_pending": False,
                         "sandbox": False,
+                        "risk_computed_at": None,
                     },
                     "device": self.device(rng, index, received_at),
                     "contacts": contacts,

@@ -32,7 +32,7 @@ def _since(value: str) -> dt.datetime:
 class Command(BaseCommand):
     help = (
         "Recompute the risk signals of every order (or of those received since --since), in batches, "
-        "one transaction per batch. Orders they link to gain the reverse links. "
+        "one transaction per batch, during which signal jobs wait. Orders they link to gain the signal if missing. "
         "With --pending, only the orders whose signals were not written after their push."
     )
 

@@ -12,9 +12,11 @@ from orders import services
 from orders.choices import ReviewEventKind, ReviewStatus
 from orders.models import Order, PersonalDataAccess, ReviewEvent, RiskSignal
 from orders.risk import SIGNAL_CODES
+from orders.risk.links import SHOWN_LIMIT
 from tests.factories import (
     AddressBookEntryFactory,
     AnalystFactory,
+    DeviceFactory,
     OrderFactory,
     ReviewerFactory,
     UserFactory,
@@ -130,25 +132,39 @@ def test_order_page_queries_do_not_grow_with_the_address_book_or_the_signals(
     client.get(_page(order))
 
     # when / then: session, user, permissions (2), the dossier (5), its risk signals (1) and, when
-    # there are any, their linked orders (1, for every signal at once), Django's own object fetch,
-    # the access-row INSERT. (11 before the risk panel: +1, +1 more only when the order has signals.)
-    with django_assert_num_queries(12 + bool(signal_count)):
+    # there are any, their linked orders and how many (1, derived for every signal at once), its decisions
+    # and revisions (2), Django's own object fetch, the access-row INSERT. (11 before the risk panel: +1,
+    # +1 more only when the order has signals; +2 with the decisions and revisions.)
+    with django_assert_num_queries(14 + bool(signal_count)):
         response = client.get(_page(order))
-    assert response.content.decode().count('class="risk-signal"') == signal_count
+    content = response.content.decode()
+    assert content.count('class="risk-signal"') == signal_count
+    # the newest linked orders, and how many more
+    assert content.count('class="linked-order"') == min(links, SHOWN_LIMIT)
+    assert ('class="muted more-linked">+10<' in content) is (links == 30)
 
 
 def _signals(order, codes, *, linked=(), severity="medium"):
-    signals = RiskSignal.objects.bulk_create(
+    """Signals on `order`; relational ones relate it, through one device identifier, to the `linked` orders."""
+    imei = f"8600000{order.pk:08d}"
+    if linked:
+        DeviceFactory(order=order, imei=imei)
+        for other in linked:
+            DeviceFactory(order=other, imei=imei)
+    params = {"linked": True, "via": [["imei", imei]]} if linked else None
+    return RiskSignal.objects.bulk_create(
         [
             RiskSignal(
-                order=order, code=code, severity=severity, reason_zh=f"中文原因 {code}", reason_en=f"Reason {code}"
+                order=order,
+                code=code,
+                severity=severity,
+                reason_zh=f"中文原因 {code}",
+                reason_en=f"Reason {code}",
+                params=params if code == "shared_device" else None,
             )
             for code in codes
         ]
     )
-    for signal in signals:
-        signal.linked_orders.set(linked)
-    return signals
 
 
 # --- The risk-signal panel ------------------------------------------------------------------------
@@ -282,7 +298,7 @@ def test_claim_then_approve_through_the_page(client, reviewer):
 
     # when
     claimed = client.post(_review(order), {"action": "claim"}, follow=True)
-    decided = client.post(_review(order), {"action": "decide", "status": "approved", "reason": "ok"}, follow=True)
+    decided = client.post(_review(order), {"action": "decide", **_APPROVE, "reason": "ok"}, follow=True)
 
     # then
     assert "You are reviewing this order." in _messages(claimed)
@@ -296,19 +312,22 @@ def test_claim_then_approve_through_the_page(client, reviewer):
     assert 'id="decision-form"' not in decided.content.decode()
 
 
-def test_rejecting_without_a_reason_shows_the_error_and_changes_nothing(client, reviewer):
+def test_rejecting_without_a_reason_code_shows_the_error_and_changes_nothing(client, reviewer):
     # given
     order = OrderFactory()
     services.order_claim(order_id=order.pk, reviewer=reviewer)
     client.force_login(reviewer)
 
     # when
-    response = client.post(_review(order), {"action": "decide", "status": "rejected", "reason": ""}, follow=True)
+    response = client.post(_review(order), {"action": "decide", "status": "rejected", "reason": "x"}, follow=True)
 
     # then
-    assert any("reason is required" in message for message in _messages(response))
+    assert any("rejection reasons" in message for message in _messages(response))
     order.refresh_from_db()
     assert order.review_status == ReviewStatus.IN_REVIEW
+
+
+_APPROVE = {"status": "approved", "approved_amount": "0.01", "approved_term": "30", "term_unit": "day"}
 
 
 def _decision_form(content: str) -> str:
@@ -326,8 +345,9 @@ def test_no_decision_is_preselected(client, reviewer):
     form = _decision_form(client.get(_page(order)).content.decode())
 
     # then: the empty choice is the selected one, and it is not a decision
-    assert re.findall(r"<option ([^>]*)>", form)[0] == 'value="" selected'
-    assert "selected" not in "".join(re.findall(r"<option ([^>]*)>", form)[1:])
+    status = form[form.index('name="status"') : form.index("</select>", form.index('name="status"'))]
+    assert re.findall(r"<option ([^>]*)>", status)[0] == 'value="" selected'
+    assert "selected" not in "".join(re.findall(r"<option ([^>]*)>", status)[1:])
     assert 'name="confirm_high_risk"' not in form  # no high-severity signal: nothing to confirm
 
 
@@ -337,15 +357,17 @@ def test_a_refused_decision_comes_back_with_what_was_chosen_and_typed(client, re
     services.order_claim(order_id=order.pk, reviewer=reviewer)
     client.force_login(reviewer)
 
-    # when: needs-information without a reason, then the page reloaded once more
-    response = client.post(_review(order), {"action": "decide", "status": "needs_info", "reason": "   "}, follow=True)
+    # when: needs-information without a field to supply again, then the page reloaded once more
+    data = {"action": "decide", "status": "needs_info", "reason": "payslip please"}
+    response = client.post(_review(order), data, follow=True)
     form = _decision_form(response.content.decode())
     reloaded = _decision_form(client.get(_page(order)).content.decode())
 
     # then
     assert '<option value="needs_info" selected>' in form
-    assert re.search(r'<ul class="errorlist[^"]*"[^>]*><li>A reason is required', form)
-    assert '<option value="" selected>' in reloaded  # the draft is shown once, not forever
+    assert "payslip please</textarea>" in form
+    assert re.search(r'<ul class="errorlist[^"]*"[^>]*><li>Pick at least one pushed field', form)
+    assert '<option value="needs_info" selected>' not in reloaded  # the draft is shown once, not forever
     order.refresh_from_db()
     assert order.review_status == ReviewStatus.IN_REVIEW
 
@@ -358,7 +380,7 @@ def test_approving_a_high_severity_order_asks_for_the_confirmation_on_the_same_f
     assert 'name="confirm_high_risk"' in _decision_form(client.get(_page(order)).content.decode())
 
     # when: approve without the box, then with it
-    data = {"action": "decide", "status": "approved", "reason": "rang the applicant"}
+    data = {"action": "decide", **_APPROVE, "reason": "rang the applicant"}
     refused = client.post(_review(order), data, follow=True)
     status_after_refusal = Order.objects.get(pk=order.pk).review_status
     approved = client.post(_review(order), {**data, "confirm_high_risk": "on"}, follow=True)
@@ -414,7 +436,9 @@ def test_decide_and_take_next_goes_to_the_next_order(client, reviewer):
     client.force_login(reviewer)
 
     # when
-    response = client.post(_review(first), {"action": "decide", "status": "approved", "_next": "1"})
+    response = client.post(
+        _review(first), {"action": "decide", "status": "rejected", "reason_code": "other", "_next": "1"}
+    )
 
     # then
     assert response.url == _page(second)

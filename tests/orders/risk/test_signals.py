@@ -8,6 +8,7 @@ from django.utils import translation
 from orders.models import Order, RiskSignal
 from orders.pii import mask_phone, pseudonym
 from orders.risk import SIGNAL_CODES, RiskConfig, risk_signals_for_order, signal_reason
+from orders.selectors.dossier import RiskSignalItem, order_risk_signals
 from tests.factories import (
     SIGNAL_WRITERS_LOCK_QUERIES,
     AnalystFactory,
@@ -46,14 +47,19 @@ def signal(order: Order, code: str) -> RiskSignal | None:
     return RiskSignal.objects.filter(order=order, code=code).first()
 
 
+def item(order: Order, code: str, *, user=None) -> RiskSignalItem:
+    """The signal as the order page shows it (its linked orders derived when read)."""
+    return next(found for found in order_risk_signals(order_id=order.pk, viewer=user) if found.code == code)
+
+
 def reason(order: Order, code: str, *, user=None, language: str = "en") -> str:
     """The signal's reason as the order page writes it for `user` (masked without one)."""
     with translation.override(language):
-        return signal_reason(signal(order, code), user)
+        return item(order, code, user=user).reason
 
 
 def linked(order: Order, code: str) -> set[int]:
-    return {linked_order.pk for linked_order in signal(order, code).linked_orders.all()}
+    return {linked_order.pk for linked_order in item(order, code).linked_orders}
 
 
 def codes(order: Order) -> set[str]:
@@ -119,6 +125,28 @@ def test_shared_device_third_applicant_updates_the_earlier_orders():
         reason(first, "shared_device") == f"This device (deviceId {pseudonym('dev-3')}) is also used by 2 other orders."
     )
     assert RiskSignal.objects.filter(order=first, code="shared_device").count() == 1
+
+
+@pytest.mark.parametrize("first_computed", ["earlier", "later"])
+def test_two_orders_link_both_ways_whichever_is_computed_first(settings, first_computed):
+    # given: two applicants on one device, the later naming the earlier as emergency contact, both
+    # pushed before either's job ran (as when two workers pick them up out of order)
+    settings.JOBS_INLINE = False
+    earlier = push(device={"imei": "862222222222222"})
+    later = push(device={"imei": "862222222222222"}, contacts=(earlier.user_phone, new_mobile()))
+    orders = {"earlier": earlier, "later": later}
+
+    # when
+    for name in (first_computed, *(set(orders) - {first_computed})):
+        assert risk_signals_for_order(order_id=orders[name].pk)
+
+    # then
+    for code in ("shared_device", "phone_in_other_contacts"):
+        assert linked(earlier, code) == {later.pk}
+        assert linked(later, code) == {earlier.pk}
+    assert reason(later, "shared_device").endswith("was also used in the orders of 1 other applicant.")
+    assert reason(earlier, "shared_device").endswith("was also used in the orders of 1 other applicant.")
+    assert RiskSignal.objects.filter(order__in=[earlier, later]).count() == 4
 
 
 def test_same_applicant_pushing_through_two_institutions_is_not_a_shared_device():
@@ -255,8 +283,7 @@ def test_shared_emergency_contact_counts_other_applicants():
     third = push(contacts=(contact, new_mobile()))
 
     # then
-    found = signal(third, "shared_emergency_contact")
-    assert {order.pk for order in found.linked_orders.all()} == {first.pk, second.pk}
+    assert linked(third, "shared_emergency_contact") == {first.pk, second.pk}
     assert reason(third, "shared_emergency_contact") == (
         f"The emergency contact {contact[:3]}****{contact[-4:]} is also the emergency contact of 2 other applicants."
     )
@@ -324,7 +351,7 @@ def test_contact_is_applicant():
     # then
     assert reason(order, "contact_is_applicant") == "The second emergency contact has the applicant's own number."
     assert reason(order, "contact_is_applicant", language="zh-hans") == "第二紧急联系人的号码就是申请人本人的手机号。"
-    assert signal(order, "contact_is_applicant").linked_orders.count() == 0
+    assert item(order, "contact_is_applicant").linked_orders == []
 
 
 def test_duplicate_contacts():
@@ -431,16 +458,18 @@ def test_severity_threshold_and_disabling_come_from_settings():
 
 
 def test_linked_orders_are_capped_by_the_setting():
-    # given
-    for _ in range(3):
-        push(device={"deviceId": "dev-popular"})
+    # given: three applicants on one device, none flagged yet (the signal was off when they came)
+    with override_settings(RISK_SIGNALS={"DISABLED": ["shared_device"]}):
+        earlier = [push(device={"deviceId": "dev-popular"}) for _ in range(3)]
 
     # when
     with override_settings(RISK_SIGNALS={"LINKED_ORDERS_LIMIT": 2}):
         later = push(device={"deviceId": "dev-popular"})
 
-    # then
-    assert len(linked(later, "shared_device")) == 2
+    # then: the look-up stops at the two newest, which alone are flagged; the page still lists all three
+    assert signal(later, "shared_device").params["applicants"] == 2
+    assert [signal(order, "shared_device") is not None for order in earlier] == [False, True, True]
+    assert linked(later, "shared_device") == {order.pk for order in earlier}
 
 
 @pytest.mark.parametrize(
@@ -467,7 +496,17 @@ def test_every_default_severity_is_configured():
     assert set(config.severity) == set(SIGNAL_CODES)
 
 
-# --- cost --------------------------------------------------------------------------------------
+# --- cost ---------------------------------------------------------------------------------------
+
+# One order's signal job: its savepoint (2), the order, its contacts, its book's facts (2), the identifier
+# locks (one statement, PostgreSQL), the look-ups, one INSERT of its rows and of the rows linked orders
+# lack, one upsert of its own rows (they may be rows others created), the pending mark.
+JOB_QUERIES = 10 + SIGNAL_WRITERS_LOCK_QUERIES
+
+
+def pending_again(order: Order) -> None:
+    RiskSignal.objects.filter(order=order).delete()
+    Order.objects.filter(pk=order.pk).update(risk_pending=True)
 
 
 @pytest.mark.parametrize("book_size", [10, 1000])
@@ -484,12 +523,10 @@ def test_query_count_does_not_grow_with_the_book_or_the_table(django_assert_num_
         userAdditional__addressBook__phoneList=full_book(contact, size=book_size),
     )
     order = pushed_order(None, document)
-    RiskSignal.objects.all().delete()
-    Order.objects.filter(pk=order.pk).update(risk_pending=True)
+    pending_again(order)
 
-    # when: its savepoint (2), the writers' lock (PostgreSQL), the pending mark (1), the
-    # look-ups (1), the signals it held (1), its signals and links (2), the reverse links (5)
-    with django_assert_num_queries(16 + SIGNAL_WRITERS_LOCK_QUERIES):
+    # when
+    with django_assert_num_queries(JOB_QUERIES):
         assert risk_signals_for_order(order_id=order.pk)
 
     # then
@@ -497,16 +534,39 @@ def test_query_count_does_not_grow_with_the_book_or_the_table(django_assert_num_
     assert len(linked(order, "shared_device")) == others
 
 
+@pytest.mark.parametrize("earlier", [1, 150])
+def test_a_hot_identifier_costs_a_push_the_same_as_a_pair(django_assert_num_queries, earlier):
+    # given: `earlier` applicants' orders on one IMEI, every one already flagged
+    for _ in range(earlier + 1):
+        push(device={"imei": "861111111111111"})
+    order = Order.objects.latest("pk")
+    pending_again(order)
+    before = list(RiskSignal.objects.order_by("pk").values_list("pk", "order_id", "params", "computed_at"))
+
+    # when: the same statements, each writing as many rows, whether 1 or 150 orders share the IMEI
+    with django_assert_num_queries(JOB_QUERIES):
+        assert risk_signals_for_order(order_id=order.pk)
+
+    # then: no row of an earlier order was written, yet each counts one more linked order
+    after = list(
+        RiskSignal.objects.exclude(order=order).order_by("pk").values_list("pk", "order_id", "params", "computed_at")
+    )
+    assert after == before
+    assert len(after) == earlier
+    assert item(order, "shared_device").links.count == earlier
+    first = Order.objects.earliest("pk")
+    assert item(first, "shared_device").links.count == earlier
+    assert reason(first, "shared_device").endswith(f"is also used by {earlier} other order{'s' * (earlier > 1)}.")
+
+
 def test_an_order_without_links_costs_only_its_lookups(django_assert_num_queries):
     # given
     document = PushPayloadFactory(userAdditional__addressBook__size=1000)
     order = pushed_order(None, document)
-    RiskSignal.objects.filter(order=order).delete()
-    Order.objects.filter(pk=order.pk).update(risk_pending=True)
+    pending_again(order)
 
-    # when: its savepoint (2), the writers' lock (PostgreSQL), the pending mark, the
-    # look-ups, the signals it held and one INSERT of its own signals
-    with django_assert_num_queries(10 + SIGNAL_WRITERS_LOCK_QUERIES):
+    # when: the same statements as an order linked to many
+    with django_assert_num_queries(JOB_QUERIES):
         assert risk_signals_for_order(order_id=order.pk)
 
     # then

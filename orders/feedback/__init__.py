@@ -1,0 +1,1 @@
+"""What goes back to an institution about its orders: the wire values of decisions (`wire`)."""
