@@ -218,6 +218,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = PUSH_MAX_BODY_BYTES * 2 + 65536
 # Key that encrypts institutions' channel keys at rest. Falls back to one derived
 # from SECRET_KEY so development works without setup; production should set it.
 CHANNEL_KEY_ENCRYPTION_KEY = os.environ.get("CHANNEL_KEY_ENCRYPTION_KEY", "")
+# Hours a rotated API token or channel key stays valid beside its replacement, unless the
+# administrator chooses otherwise for one rotation (admin action, rotate_institution_credentials).
+CREDENTIAL_ROTATION_OVERLAP_HOURS = env_int("CREDENTIAL_ROTATION_OVERLAP_HOURS", 24)
+# Sandbox institutions' orders older than this are deleted by the daily maintenance job.
+SANDBOX_ORDERS_KEPT_HOURS = env_int("SANDBOX_ORDERS_KEPT_HOURS", 24)
 
 # Key of the device-identifier pseudonyms that staff without the personal-data right
 # see (orders/pii.py). Derived from SECRET_KEY when unset; after changing it, run
@@ -376,6 +381,7 @@ JOB_SCHEDULES = {
     "platform: purge personal data": ("orders.tasks.personal_data_purge_job", 24 * 60, "maintenance"),
     "platform: clean up finished jobs": ("config.jobs.jobs_cleanup", 60, "maintenance"),
     "platform: sweep decision deliveries": ("orders.feedback.tasks.deliveries_sweep", 1, "deliveries"),
+    "platform: purge sandbox orders": ("orders.tasks.sandbox_orders_purge_job", 24 * 60, "maintenance"),
 }
 # Failed jobs and leftover one-off schedules are kept this many days for the admin, then deleted.
 JOB_FAILED_KEPT_DAYS = env_int("JOB_FAILED_KEPT_DAYS", 30)

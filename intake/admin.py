@@ -1,12 +1,18 @@
 """Admin for institutions (credentials issued, rotated and revoked here) and the push log."""
 
+from datetime import timedelta
+
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +25,25 @@ from orders.models import FeedbackMode, Institution, PushLog
 from orders.permissions import VIEW_ORDER
 from orders.selectors import PushHistoryItem, push_log_order_ids, push_logs_bounded
 
+# The longest overlap an administrator may choose: a month, then the old credential must go.
+MAX_OVERLAP_HOURS = 30 * 24
+
+
+class RotationActionForm(ActionForm):
+    """The action bar, plus how long a rotated credential stays valid beside its replacement."""
+
+    # Text here, read by `InstitutionAdmin._overlap`: an unreadable value must be refused by the rotation
+    # with its own message, not by the action bar (which would say "no action selected").
+    overlap_hours = forms.CharField(
+        label=_("Old credential valid for (hours)"),
+        required=False,
+        widget=forms.NumberInput(attrs={"min": 0, "max": MAX_OVERLAP_HOURS, "step": 1}),
+        help_text=_("Rotations only; empty: the platform default; 0: the old one stops working at once."),
+    )
+
+
+_OVERLAP_HOURS = forms.IntegerField(required=False, min_value=0, max_value=MAX_OVERLAP_HOURS)
+
 
 @admin.register(Institution)
 class InstitutionAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
@@ -26,22 +51,29 @@ class InstitutionAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
         "code",
         "name",
         "is_active",
+        "is_sandbox",
         "has_api_token",
         "has_channel_key",
+        "overlap_until",
         "rate_limit_per_minute",
         "feedback_mode",
         "created_at",
     ]
-    list_filter = ["is_active", "feedback_mode"]
+    list_filter = ["is_active", "is_sandbox", "feedback_mode"]
     search_fields = ["code", "name"]
+    # Public ids and times only: a secret is shown once, when issued (_show_once), never again.
     readonly_fields = [
         "api_token_id",
         "api_token_rotated_at",
+        "previous_api_token_id",
+        "previous_api_token_expires_at",
         "channel_key_rotated_at",
+        "previous_channel_key_expires_at",
         "webhook_secret_rotated_at",
         "created_at",
     ]
     actions = ["rotate_api_token", "rotate_channel_key", "rotate_webhook_secret", "revoke_credentials"]
+    action_form = RotationActionForm
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "feedback_url":
@@ -65,6 +97,7 @@ class InstitutionAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
             code=obj.code,
             name=obj.name,
             is_active=obj.is_active,
+            is_sandbox=obj.is_sandbox,
             require_timestamp=obj.require_timestamp,
             rate_limit_per_minute=obj.rate_limit_per_minute,
             feedback_url=obj.feedback_url,
@@ -81,15 +114,52 @@ class InstitutionAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
     def has_channel_key(self, obj):
         return obj.has_channel_key
 
-    @admin.action(description=_("Issue a new API token (the old one stops working)"), permissions=["change"])
-    def rotate_api_token(self, request, queryset):
-        for institution in queryset:
-            self._show_once(request, institution, institutions.institution_rotate_api_token(institution=institution))
+    @admin.display(description=_("previous credentials valid until"))
+    def overlap_until(self, obj):
+        now = institutions.credentials_now()
+        shown = [
+            f"{label} {date_format(timezone.localtime(until), 'Y-m-d H:i')}"
+            for label, until in (
+                (gettext("API token"), obj.previous_api_token_expires_at if obj.previous_api_token_id else None),
+                (gettext("channel key"), obj.previous_channel_key_expires_at),
+            )
+            if until is not None and until > now
+        ]
+        return "; ".join(shown) or "-"
 
-    @admin.action(description=_("Issue a new channel key (the old one stops working)"), permissions=["change"])
-    def rotate_channel_key(self, request, queryset):
+    def _overlap(self, request) -> timedelta | bool | None:
+        """The overlap chosen in the action bar; None for the default; False (and a message) when unreadable."""
+        try:
+            hours = _OVERLAP_HOURS.clean(request.POST.get("overlap_hours", "").strip())
+        except ValidationError:
+            self.message_user(
+                request,
+                _("Old credential validity must be a whole number of hours from 0 to %(max)s; nothing was rotated.")
+                % {"max": MAX_OVERLAP_HOURS},
+                level=messages.ERROR,
+            )
+            return False
+        return None if hours is None else timedelta(hours=hours)
+
+    @admin.action(
+        description=_("Issue a new API token (the old one stays valid for the overlap)"), permissions=["change"]
+    )
+    def rotate_api_token(self, request, queryset):
+        if (overlap := self._overlap(request)) is False:
+            return
         for institution in queryset:
-            self._show_once(request, institution, institutions.institution_rotate_channel_key(institution=institution))
+            issued = institutions.institution_rotate_api_token(institution=institution, overlap=overlap)
+            self._show_once(request, institution, issued)
+
+    @admin.action(
+        description=_("Issue a new channel key (the old one stays valid for the overlap)"), permissions=["change"]
+    )
+    def rotate_channel_key(self, request, queryset):
+        if (overlap := self._overlap(request)) is False:
+            return
+        for institution in queryset:
+            issued = institutions.institution_rotate_channel_key(institution=institution, overlap=overlap)
+            self._show_once(request, institution, issued)
 
     @admin.action(description=_("Issue a new webhook secret (the old one stops working)"), permissions=["change"])
     def rotate_webhook_secret(self, request, queryset):
@@ -98,7 +168,7 @@ class InstitutionAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
                 request, institution, institutions.institution_rotate_webhook_secret(institution=institution)
             )
 
-    @admin.action(description=_("Revoke API token and channel key"), permissions=["change"])
+    @admin.action(description=_("Revoke API token and channel key (old ones included)"), permissions=["change"])
     def revoke_credentials(self, request, queryset):
         for institution in queryset:
             institutions.institution_revoke_credentials(institution=institution)
@@ -112,10 +182,21 @@ class InstitutionAdmin(DocumentedQueryStringAdminMixin, admin.ModelAdmin):
             lines.append(f"channel_key={credentials.channel_key}")
         if credentials.webhook_secret:
             lines.append(f"webhook_secret={credentials.webhook_secret}")
+        if credentials.previous_valid_until:
+            until = date_format(timezone.localtime(credentials.previous_valid_until), "Y-m-d H:i")
+            overlap = gettext("The previous one stays valid until %(until)s.") % {"until": until}
+        elif credentials.api_token and credentials.channel_key:
+            overlap = ""  # a new institution: there is no previous one
+        else:
+            overlap = gettext("The previous one no longer works.")
         self.message_user(
             request,
             format_html(
-                "{}<br><code>{}</code><br>{}", lines[0], " ".join(lines[1:]), _("Copy it now: it is not shown again.")
+                "{}<br><code>{}</code><br>{} {}",
+                lines[0],
+                " ".join(lines[1:]),
+                _("Copy it now: it is not shown again."),
+                overlap,
             ),
             level=messages.WARNING,
         )

@@ -5,15 +5,15 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.permissions import BasePermission
 
 from config.bearer import BearerTokenAuthentication
+from orders.institutions import institution_for_api_token
 from orders.models import Institution
 
 
 class InstitutionTokenAuthentication(BearerTokenAuthentication):
-    """An institution's API token (the REST push door)."""
+    """An institution's API token (the REST push door): the current one, or the previous one during its overlap."""
 
     def lookup(self, token_id):
-        institution = Institution.objects.filter(api_token_id=token_id).first()
-        return (institution, institution.api_token_hash) if institution else None
+        return institution_for_api_token(token_id)
 
     def accept(self, institution):
         return institution, None

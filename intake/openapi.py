@@ -43,7 +43,7 @@ def _error(name: str, error_type: str, code: str, detail: object, attr: str | No
 
 def rest_examples() -> dict[int, list[OpenApiExample]]:
     """Examples of the REST push's answers, by HTTP status."""
-    answer = {"orderNo": DEMO_ORDER_NO, "receivedAt": _RECEIVED_AT}
+    answer = {"orderNo": DEMO_ORDER_NO, "receivedAt": _RECEIVED_AT, "addressBookEntriesWithoutPhone": 0}
     return {
         201: [OpenApiExample("Accepted", value=answer | {"status": "accepted"})],
         200: [OpenApiExample("Duplicate", value=answer | {"status": "duplicate"})],
@@ -141,7 +141,7 @@ def channel_examples(*, legacy: bool) -> dict[int, dict]:
     from intake.doors.channel import AUTHENTICATION_FAILED, PUSH_CALL
 
     window = settings.CHANNEL_TIMESTAMP_WINDOW_SECONDS
-    answer = {"orderNo": DEMO_ORDER_NO, "receivedAt": _RECEIVED_AT}
+    answer = {"orderNo": DEMO_ORDER_NO, "receivedAt": _RECEIVED_AT, "addressBookEntriesWithoutPhone": 0}
     ok = _channel("Accepted", 1, "success", answer | {"status": "accepted"})
     ok |= _channel("Duplicate", 1, "success", answer | {"status": "duplicate"})
     ok |= _channel_refusal("SignatureFailed", "authentication_failed", AUTHENTICATION_FAILED, "sign")

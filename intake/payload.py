@@ -273,6 +273,8 @@ def order_no_hint(document: object) -> str:
     """The orderNo a rejected push meant, for the push log; empty when there is none."""
     if isinstance(document, dict) and isinstance(document.get("orderInfo"), dict):
         value = document["orderInfo"].get("orderNo")
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # read as its text, as the serializer does
         if isinstance(value, str) and not _unstorable(value):
             return value[:64]
     return ""

@@ -197,11 +197,13 @@ class DeviceInfoSerializer(ProtocolSectionSerializer):
         "maxItems": 20000,
         "items": {
             "oneOf": [
-                {"type": "string", "description": '"name_phone", split on the last "_"'},
+                {"type": "string", "description": '"name_phone", split on the last "_"; "王芳_" has no number'},
                 {
                     "type": "object",
-                    "properties": {"name": {"type": "string", "nullable": True}, "phone": {"type": "string"}},
-                    "required": ["phone"],
+                    "properties": {
+                        "name": {"type": "string", "nullable": True},
+                        "phone": {"type": "string", "nullable": True, "description": 'absent, null or "": no number'},
+                    },
                 },
             ]
         },
@@ -316,6 +318,10 @@ class PushAnswerSerializer(serializers.Serializer):
     orderNo = serializers.CharField()
     status = serializers.ChoiceField(choices=["accepted", "duplicate"])
     receivedAt = serializers.DateTimeField(help_text="When the order was first accepted.")
+    addressBookEntriesWithoutPhone = serializers.IntegerField(
+        min_value=0,
+        help_text='Address-book entries pushed without a number ("王芳_", "_", ""): kept with an empty phone.',
+    )
 
 
 class ErrorItemSerializer(serializers.Serializer):

@@ -6,7 +6,7 @@ records the push log, so the two doors cannot drift apart.
 """
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
@@ -46,6 +46,8 @@ class PushResult:
     http_status: int
     order: Order | None = None
     errors: list[dict] = field(default_factory=list)
+    # Address-book entries pushed without a number (kept with an empty phone); said in the answer.
+    entries_without_phone: int = 0
 
     @property
     def error_type(self) -> str:
@@ -57,6 +59,7 @@ class PushResult:
             "orderNo": self.order.order_no,
             "status": self.outcome,
             "receivedAt": timezone.localtime(self.order.received_at).isoformat(),
+            "addressBookEntriesWithoutPhone": self.entries_without_phone,
         }
 
 
@@ -89,12 +92,13 @@ def push_receive(
             outcome=PushOutcome.REJECTED,
         )
 
+    without_phone = sum(1 for entry in push.address_book if not entry.phone)
     try:
         with transaction.atomic(durable=True):
             order = order_create_from_push(
                 institution=institution, door=context.door, push=push, payload_sha256=fingerprint
             )
-            result = PushResult(PushOutcome.ACCEPTED, 201, order)
+            result = PushResult(PushOutcome.ACCEPTED, 201, order, entries_without_phone=without_phone)
             _push_log_write(institution, context, result, logged_body, push.order_no)
         return result
     except IntegrityError:
@@ -104,8 +108,8 @@ def push_receive(
     if existing.payload_sha256 != fingerprint and existing.review_status == ReviewStatus.NEEDS_INFO:
         revised, existing = _push_revise(institution, context, push, fingerprint, logged_body)
         if revised is not None:
-            return revised
-    result = _duplicate_or_conflict(existing, fingerprint)
+            return replace(revised, entries_without_phone=without_phone)
+    result = replace(_duplicate_or_conflict(existing, fingerprint), entries_without_phone=without_phone)
     _push_log_write(institution, context, result, logged_body, push.order_no)
     return result
 

@@ -133,6 +133,31 @@ class TriStateFilter(django_filters.Filter):
         return qs.filter(**{self.field_name: state})
 
 
+# `sandbox`: which institutions' orders a list shows. Absent, production only: sandbox institutions'
+# test orders never reach a list, export or statistic unless asked for by name.
+SANDBOX_PARAMETER = "sandbox"
+SANDBOX_CHOICES = {"false": False, "0": False, "true": True, "1": True, "all": None}
+
+
+class SandboxFilter(django_filters.Filter):
+    """`false` (the default, also when absent), `true` (sandbox test orders only) or `all`."""
+
+    field_class = TriStateField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("choices", [(key, key) for key in SANDBOX_CHOICES])
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        sandbox = SANDBOX_CHOICES[value] if value not in ("", None) else False
+        return qs if sandbox is None else qs.filter(sandbox=sandbox)
+
+
+def production_only(queryset):
+    """`queryset` as the FilterSet shows it when `sandbox` is not given."""
+    return queryset.filter(sandbox=False)
+
+
 class OrderFilterSet(django_filters.FilterSet):
     institution = django_filters.ModelChoiceFilter(
         queryset=Institution.objects.all(),
@@ -158,6 +183,9 @@ class OrderFilterSet(django_filters.FilterSet):
         choices=signal_choices,
         method="filter_risk_flag",
         help_text=_("Orders carrying this risk signal (its code, e.g. shared_device)."),
+    )
+    sandbox = SandboxFilter(
+        help_text=_("Absent or false: production orders only; true: sandbox test orders only; all: both.")
     )
 
     class Meta:

@@ -80,8 +80,11 @@ def _as_text(value: object, what: str) -> str:
 
 
 def order_no(value: object) -> str:
+    """1-64 visible characters; a JSON integer is read as its decimal text (`12345` is `"12345"`)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
     if not isinstance(value, str):
-        raise NormalizationError(_("orderNo must be a string."))
+        raise NormalizationError(_("orderNo must be a string or an integer."))
     if not 1 <= len(value) <= ORDER_NO_MAX_LENGTH:
         raise NormalizationError(
             _("orderNo must be 1 to %(max_length)s characters.") % {"max_length": ORDER_NO_MAX_LENGTH},
@@ -357,7 +360,7 @@ class AddressBookEntry(NamedTuple):
 
 
 def address_book_entry(item: object) -> AddressBookEntry:
-    """One `phoneList` item: `"name_phone"` (split on the last `_`) or `{name, phone}`."""
+    """One `phoneList` item: `"name_phone"` (split on the last `_`) or `{name, phone}`; the phone may be empty."""
     if isinstance(item, str):
         name, separator, phone = item.rpartition("_")
         if not separator:
@@ -375,8 +378,9 @@ def address_book_entry(item: object) -> AddressBookEntry:
             raise NormalizationError(_("Entry phone must be a string."))
     else:
         raise NormalizationError(_('Expected a "name_phone" string or an object with name and phone.'))
-    if not phone or not phone.strip():
-        raise NormalizationError(_("Entry has no phone number."), code="required")
+    if phone is None or not phone.strip():
+        # A contact saved without a number: kept with an empty phone (and counted), never refusing the order.
+        phone = ""
     if len(name) > ADDRESS_BOOK_NAME_MAX_LENGTH:
         raise NormalizationError(
             _("Entry name is longer than %(max_length)s characters.") % {"max_length": ADDRESS_BOOK_NAME_MAX_LENGTH},

@@ -29,6 +29,7 @@ from intake.doors.http import read_body, request_context
 from intake.payload import error_item
 from intake.throttling import rate_limit_consume
 from orders.choices import Door
+from orders.institutions import institution_channel_keys
 from orders.models import Institution, PushOutcome
 
 logger = logging.getLogger(__name__)
@@ -211,11 +212,15 @@ def envelope_authenticate(envelope: Envelope) -> Institution | None:
     refuses it with its own reason, as the REST door answers 403 after 401.
     """
     institution = Institution.objects.filter(code=envelope.ua).first() if _UA_RE.match(envelope.ua) else None
-    key = institution.channel_key if institution is not None and institution.has_channel_key else ""
-    matches = signing.channel_sign_matches(
-        ua=envelope.ua, key=key or _DUMMY_KEY, args=envelope.args, sign=envelope.sign, call=envelope.call
-    )
-    return institution if matches and key else None
+    # The current key, and the previous one while a rotation's overlap lasts (orders.institutions).
+    keys = institution_channel_keys(institution) if institution is not None else []
+    matches = [
+        signing.channel_sign_matches(
+            ua=envelope.ua, key=key, args=envelope.args, sign=envelope.sign, call=envelope.call
+        )
+        for key in keys or [_DUMMY_KEY]
+    ]
+    return institution if keys and any(matches) else None
 
 
 def _timestamp_errors(envelope: Envelope, institution: Institution) -> list[dict]:

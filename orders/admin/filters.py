@@ -11,7 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from orders import selectors
-from orders.filters import OrderFilterSet
+from orders.filters import SANDBOX_PARAMETER, OrderFilterSet
 from orders.risk import signal_choices
 
 _ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -52,8 +52,11 @@ class FilterSetListFilter(admin.ListFilter):
             raise IncorrectLookupParameters(f"Give {', '.join(self.repeated)} once.")
         if not self.used_parameters:
             return queryset
+        # Each sidebar filter applies only its own parameters; which orders `sandbox` shows is
+        # SandboxFilter's to say, so the others pass "all" rather than the FilterSet's default.
+        params = {SANDBOX_PARAMETER: "all", **self.used_parameters}
         try:
-            return selectors.order_filter(params=self.used_parameters, queryset=queryset)
+            return selectors.order_filter(params=params, queryset=queryset)
         except selectors.InvalidFiltersError as error:
             raise IncorrectLookupParameters(error) from error
 
@@ -224,6 +227,39 @@ class RiskFlagFilter(FilterSetChoicesFilter):
 
     def choices_for(self):
         return signal_choices()  # labels in the language of this request
+
+
+class SandboxFilter(FilterSetChoicesFilter):
+    """Production orders unless asked otherwise: sandbox test orders are kept out of lists and exports by default."""
+
+    title = _("sandbox")
+    parameter_name = SANDBOX_PARAMETER
+
+    def queryset(self, request, queryset):
+        # Unlike the other filters, applied when absent too: the FilterSet's default (production only).
+        if self.repeated:
+            raise IncorrectLookupParameters(f"Give {SANDBOX_PARAMETER} once.")
+        params = {SANDBOX_PARAMETER: self.used_parameters.get(SANDBOX_PARAMETER, "false")}
+        try:
+            return selectors.order_filter(params=params, queryset=queryset)
+        except selectors.InvalidFiltersError as error:
+            raise IncorrectLookupParameters(error) from error
+
+    def choices(self, changelist):
+        selected = (self.selected_value() or "").strip().lower()
+        selected = {"": None, "false": None, "0": None, "1": "true"}.get(selected, selected)
+        for value, label in (
+            (None, _("Production")),
+            ("true", _("Sandbox test orders")),
+            ("all", _("All")),
+        ):
+            yield {
+                "selected": selected == value,
+                "query_string": changelist.get_query_string(
+                    {SANDBOX_PARAMETER: value} if value else {}, remove=[] if value else [SANDBOX_PARAMETER]
+                ),
+                "display": label,
+            }
 
 
 class OrderNoFilter(FilterSetInputFilter):

@@ -29,6 +29,7 @@ from orders.admin.filters import (
     ReviewStatusFilter,
     RiskFlagFilter,
     RootFilter,
+    SandboxFilter,
     SimulatorFilter,
     UserPhoneFilter,
     with_every_filterset_parameter,
@@ -75,6 +76,7 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
             RiskFlagFilter,
             OrderNoFilter,
             UserPhoneFilter,
+            SandboxFilter,
         ]
     )
     list_select_related = ["institution", "assigned_to"]
@@ -100,7 +102,10 @@ class OrderAdmin(RiskFlagsAdminMixin, CsvExportAdminMixin, ReadOnlyAdmin):
     @admin.display(description=_("order number"), ordering="order_no")
     def order_number(self, order):
         # Up to 64 unbroken characters: cut short by the stylesheet, whole in the tooltip.
-        return format_html('<span class="order-no" title="{}">{}</span>', order.order_no, order.order_no)
+        number = format_html('<span class="order-no" title="{}">{}</span>', order.order_no, order.order_no)
+        if order.sandbox:
+            return format_html('{}<span class="sandbox-badge">{}</span>', number, gettext("sandbox"))
+        return number
 
     @admin.display(description=_("institution"), ordering="institution__name")
     def institution_name(self, order):

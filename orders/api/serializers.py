@@ -68,6 +68,9 @@ class OrderListSerializer(serializers.ModelSerializer):
     is_root = serializers.BooleanField(source="device.is_root", allow_null=True, default=None)
     is_simulator = serializers.BooleanField(source="device.is_simulator", allow_null=True, default=None)
     risk_flags = RiskFlagsField(help_text="Codes of the order's risk signals, e.g. shared_device.")
+    sandbox = serializers.BooleanField(
+        read_only=True, help_text="A sandbox institution's test order: never reviewed, exported or counted."
+    )
 
     class Meta:
         model = Order
@@ -87,6 +90,7 @@ class OrderListSerializer(serializers.ModelSerializer):
             "is_root",
             "is_simulator",
             "risk_flags",
+            "sandbox",
         ]
         read_only_fields = fields
 

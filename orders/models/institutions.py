@@ -39,6 +39,27 @@ class Institution(models.Model):
     api_token_rotated_at = models.DateTimeField(_("API token issued at"), null=True, blank=True, editable=False)
     channel_key_encrypted = models.TextField(blank=True, editable=False)
     channel_key_rotated_at = models.DateTimeField(_("channel key issued at"), null=True, blank=True, editable=False)
+    # The credentials a rotation replaced, still accepted until their expiry so that a
+    # partner switches without downtime (orders.institutions); stored like the current ones.
+    previous_api_token_id = models.CharField(
+        _("previous API token id"), max_length=16, unique=True, null=True, blank=True, editable=False
+    )
+    previous_api_token_hash = models.CharField(max_length=64, blank=True, editable=False)
+    previous_api_token_expires_at = models.DateTimeField(
+        _("previous API token valid until"), null=True, blank=True, editable=False
+    )
+    previous_channel_key_encrypted = models.TextField(blank=True, editable=False)
+    previous_channel_key_expires_at = models.DateTimeField(
+        _("previous channel key valid until"), null=True, blank=True, editable=False
+    )
+    is_sandbox = models.BooleanField(
+        _("sandbox"),
+        default=False,
+        help_text=_(
+            "Test pushes: answered like production, but the orders never reach the review queue, "
+            "exports or statistics, and are deleted after a day."
+        ),
+    )
 
     require_timestamp = models.BooleanField(
         _("require timeStamp"),
@@ -103,6 +124,20 @@ class Institution(models.Model):
     @property
     def has_channel_key(self) -> bool:
         return bool(self.channel_key_encrypted)
+
+    def previous_channel_key_at(self, now) -> str:
+        """The rotated-out channel key while its overlap lasts at `now`, else ""."""
+        expires = self.previous_channel_key_expires_at
+        if not self.previous_channel_key_encrypted or expires is None or now >= expires:
+            return ""
+        return crypto.decrypt(self.previous_channel_key_encrypted)
+
+    def previous_api_token_hash_at(self, token_id: str, now) -> str:
+        """The rotated-out API token's hash if `token_id` names it and its overlap lasts at `now`, else ""."""
+        expires = self.previous_api_token_expires_at
+        if token_id != self.previous_api_token_id or expires is None or now >= expires:
+            return ""
+        return self.previous_api_token_hash
 
 
 class PushOutcome(models.TextChoices):

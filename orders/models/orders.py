@@ -61,6 +61,10 @@ class Order(models.Model):
     # the response (orders.risk.risk_signals_after_push); a worker that dies in
     # between leaves it set for `recompute_risk_signals --pending`.
     risk_pending = models.BooleanField(_("risk signals pending"), default=False, db_default=False)
+    # Copied from the institution at the push: a sandbox institution's test orders stay out of
+    # the queue, exports and statistics (orders.selectors) and are purged after a day
+    # (orders.services.sandbox), even if the institution is later switched to production.
+    sandbox = models.BooleanField(_("sandbox"), default=False, db_default=False, editable=False)
     # When the signals job cleared `risk_pending` (null for orders written before it, or
     # still pending): the lag from push to signals, read by the benchmark and by operators.
     risk_computed_at = models.DateTimeField(_("risk signals computed at"), null=True, blank=True, editable=False)
@@ -90,6 +94,8 @@ class Order(models.Model):
             models.Index(fields=["review_status", "received_at"], name="order_review_queue_idx"),
             # Holds only the few orders whose signals are still to be written, so the sweep finds them at once.
             models.Index(fields=["id"], condition=Q(risk_pending=True), name="order_risk_pending_idx"),
+            # The few sandbox orders, for their daily purge.
+            models.Index(fields=["received_at"], condition=Q(sandbox=True), name="order_sandbox_idx"),
         ]
         permissions = ORDER_PERMISSIONS
 
@@ -254,8 +260,11 @@ class AddressBookEntry(models.Model):
         verbose_name=_("order"),
     )
     name = models.CharField(_("name"), max_length=128, blank=True)
-    phone = models.CharField(_("phone as pushed"), max_length=64)
-    phone_digits = models.CharField(_("phone digits"), max_length=64, help_text=_("Separators and +86 dropped."))
+    # Empty for a contact saved without a number (kept and counted, never matched: orders.risk.lookups).
+    phone = models.CharField(_("phone as pushed"), max_length=64, blank=True)
+    phone_digits = models.CharField(
+        _("phone digits"), max_length=64, blank=True, help_text=_("Separators and +86 dropped.")
+    )
     is_mobile = models.BooleanField(_("mainland mobile"))
 
     class Meta:

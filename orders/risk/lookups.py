@@ -45,7 +45,12 @@ def _lookup_sql(shape: tuple[tuple[str, ...], int, int]) -> str:
         identifiers, phone_count, contact_count = shape
         q = connection.ops.quote_name
         order, device, contact, book = (q(model._meta.db_table) for model in (Order, Device, Contact, AddressBookEntry))
-        others = "{order_id} <> %s AND o.user_phone <> %s"
+        # Another order, of another applicant, on the same side of the sandbox line: a sandbox
+        # institution's test orders and production orders never link (nor write reverse links).
+        others = (
+            f"{{order_id}} <> %s AND o.user_phone <> %s "
+            f"AND o.{q('sandbox')} = (SELECT me.{q('sandbox')} FROM {order} me WHERE me.id = %s)"
+        )
         parts = [
             f"SELECT '{name}' AS kind, d.order_id AS order_id, '' AS phone, o.user_phone AS applicant "
             f"FROM {device} d JOIN {order} o ON o.id = d.order_id "
@@ -62,7 +67,8 @@ def _lookup_sql(shape: tuple[tuple[str, ...], int, int]) -> str:
         parts.append(
             f"SELECT DISTINCT 'book' AS kind, b.order_id AS order_id, b.phone_digits AS phone, "
             f"o.user_phone AS applicant FROM {book} b JOIN {order} o ON o.id = b.order_id "
-            f"WHERE b.phone_digits = %s AND {others.format(order_id='b.order_id')} "
+            # Entries saved without a number have empty digits: never a link (the applicant's phone never is empty).
+            f"WHERE b.phone_digits = %s AND b.phone_digits <> '' AND {others.format(order_id='b.order_id')} "
             f"ORDER BY b.order_id DESC LIMIT %s"
         )
         applicants = (
@@ -97,8 +103,9 @@ class Lookups:
     in well under a millisecond, and the round trips are what cost. Every part
     goes through an index on a normalized number or identifier (the partial
     indexes on device identifiers, contact mobile, address-book digits, applicant
-    phone), excludes the order itself and every order of the same applicant
-    phone (one person applying twice links to nobody), and is capped at
+    phone), excludes the order itself, every order of the same applicant
+    phone (one person applying twice links to nobody) and every order on the
+    other side of the sandbox line, and is capped at
     `LINKED_ORDERS_LIMIT` rows (by the database where it can limit the parts of a
     UNION, in Python as well so that every database gives the same answer).
     """
@@ -116,13 +123,14 @@ class Lookups:
         contact_mobiles = sorted(facts.contact_mobiles)
         shape = (tuple(facts.device_identifiers), len(phones), len(contact_mobiles))
         params: list = []
+        others = [facts.order_id, facts.user_phone, facts.order_id]
         for value in facts.device_identifiers.values():
-            params += [value, facts.order_id, facts.user_phone, limit]
-        params += [*phones, facts.order_id, facts.user_phone, limit * len(phones)]
-        params += [facts.user_phone, facts.order_id, facts.user_phone, limit]
+            params += [value, *others, limit]
+        params += [*phones, *others, limit * len(phones)]
+        params += [facts.user_phone, *others, limit]
         if contact_mobiles:
-            params += [*contact_mobiles, facts.order_id, facts.user_phone, limit]
-        params += [facts.order_id, True, facts.order_id, facts.user_phone, limit]
+            params += [*contact_mobiles, *others, limit]
+        params += [facts.order_id, True, *others, limit]
         rows = defaultdict(list)
         with connection.cursor() as cursor:
             cursor.execute(_lookup_sql(shape), params)

@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from orders.filters import OrderFilterSet
+from orders.choices import ReviewStatus
+from orders.filters import OrderFilterSet, production_only
 from orders.models import AddressBookEntry, Contact, Order
 from orders.normalizers import phone_digits
 from orders.permissions import APP_LABEL, REVIEW_ORDER_CODENAME
@@ -27,6 +28,21 @@ def order_filter(*, params, queryset: QuerySet[Order] | None = None) -> QuerySet
     if not filterset.is_valid():
         raise InvalidFiltersError(dict(filterset.errors.as_data()))
     return filterset.qs
+
+
+def order_review_queue() -> QuerySet[Order]:
+    """The review queue: pending orders nobody holds, oldest first; never a sandbox institution's test orders,
+    nor orders whose signals are still being computed.
+
+    Every way of taking the next order (the admin's button, the review API) reads it here.
+    """
+    pending = Order.objects.filter(review_status=ReviewStatus.PENDING, assigned_to__isnull=True, risk_pending=False)
+    return production_only(pending).order_by("received_at", "id")
+
+
+def is_production_only(queryset: QuerySet[Order]) -> bool:
+    """Whether the only condition on `queryset` is the FilterSet's default (no sandbox orders)."""
+    return queryset.model is Order and queryset.query.where == production_only(Order.objects.all()).query.where
 
 
 def order_list(*, params) -> QuerySet[Order]:

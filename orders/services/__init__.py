@@ -3,6 +3,7 @@
 push: writing an accepted push. revisions: an order supplied again. review: claiming, noting, assigning.
 decisions: deciding with terms. staff_tokens: issuing and
 revoking staff API tokens. pseudonyms: rewriting the devices' stored masks. retention: the personal-data purge.
+sandbox: the daily purge of sandbox institutions' test orders.
 """
 
 from orders.services.decisions import (
@@ -31,6 +32,7 @@ from orders.services.review import (
     order_claim_next,
 )
 from orders.services.revisions import order_revise_from_push
+from orders.services.sandbox import SandboxPurgeResult, sandbox_orders_purge
 from orders.services.staff_tokens import IssuedStaffToken, staff_api_token_create, staff_api_token_revoke
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "DecisionTermsError",
     "IssuedStaffToken",
     "ReviewError",
+    "SandboxPurgeResult",
     "address_book_write",
     "decision_terms_errors",
     "device_stored_masks_recompute",
@@ -58,6 +61,7 @@ __all__ = [
     "order_revise_from_push",
     "order_supplementable_paths",
     "personal_data_purge",
+    "sandbox_orders_purge",
     "staff_api_token_create",
     "staff_api_token_revoke",
 ]

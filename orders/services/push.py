@@ -22,6 +22,7 @@ def order_create_from_push(*, institution: Institution, door: str, push: Validat
         door=door,
         payload_sha256=payload_sha256,
         address_book_count=len(push.address_book),
+        sandbox=institution.is_sandbox,
         # Until its signals job (recorded below, in this transaction) has run.
         risk_pending=True,
         **push.order,

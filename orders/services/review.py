@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from orders.choices import ReviewEventKind, ReviewStatus
 from orders.models import Order, ReviewEvent
 from orders.permissions import ASSIGN_ORDER, REVIEW_ORDER
+from orders.selectors.orders import order_review_queue
 
 # Every change to an order's review goes through one of these functions: each locks
 # the order row, checks the rule, updates the order and writes its ReviewEvent in
@@ -111,12 +112,7 @@ def order_claim_next(*, reviewer) -> Order | None:
     """
     _require_permission(reviewer, REVIEW_ORDER)
     skip_locked = connection.features.has_select_for_update_skip_locked
-    order = (
-        Order.objects.select_for_update(skip_locked=skip_locked)
-        .filter(review_status=ReviewStatus.PENDING, assigned_to__isnull=True, risk_pending=False)
-        .order_by("received_at", "id")
-        .first()
-    )
+    order = order_review_queue().select_for_update(skip_locked=skip_locked).first()
     return _claim(order, reviewer) if order is not None else None
 
 

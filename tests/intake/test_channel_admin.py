@@ -32,14 +32,16 @@ def channel_push(client, institution: Institution, key: str, payload: dict) -> d
     return client.post(CHANNEL_URL, data=body, content_type="application/json").json()
 
 
-def test_rotating_the_channel_key_retires_the_old_one(admin_client, client, push):
+def test_rotating_the_channel_key_without_overlap_retires_the_old_one(admin_client, client, push):
     # given
     institution = InstitutionFactory()
     old_key = institution.channel_key_plain
     assert channel_push(client, institution, old_key, PushPayloadFactory())["status"] == 1
     # when
     response = admin_client.post(
-        CHANGELIST, {"action": "rotate_channel_key", "_selected_action": [institution.pk]}, follow=True
+        CHANGELIST,
+        {"action": "rotate_channel_key", "_selected_action": [institution.pk], "overlap_hours": "0"},
+        follow=True,
     )
     # then: the new key is shown once, and only the key (the API token is untouched)
     page = response.content.decode()
@@ -58,7 +60,9 @@ def test_rotating_one_institution_leaves_the_others_alone(admin_client, client):
     # given
     rotated, untouched = InstitutionFactory(), InstitutionFactory()
     # when
-    admin_client.post(CHANGELIST, {"action": "rotate_channel_key", "_selected_action": [rotated.pk]})
+    admin_client.post(
+        CHANGELIST, {"action": "rotate_channel_key", "_selected_action": [rotated.pk], "overlap_hours": "0"}
+    )
     # then
     assert channel_push(client, untouched, untouched.channel_key_plain, PushPayloadFactory())["status"] == 1
     assert channel_push(client, rotated, rotated.channel_key_plain, PushPayloadFactory())["status"] == 0

@@ -44,13 +44,13 @@ def test_creating_an_institution_shows_its_credentials_once(admin_client, api_cl
     assert token not in admin_client.get(f"/admin/orders/institution/{institution.pk}/change/").content.decode()
 
 
-def test_rotating_the_api_token_retires_the_old_one(admin_client, api_client):
+def test_rotating_the_api_token_without_overlap_retires_the_old_one(admin_client, api_client):
     institution = InstitutionFactory()
     old_token = institution.api_token
 
     response = admin_client.post(
         "/admin/orders/institution/",
-        {"action": "rotate_api_token", "_selected_action": [institution.pk]},
+        {"action": "rotate_api_token", "_selected_action": [institution.pk], "overlap_hours": "0"},
         follow=True,
     )
 

@@ -422,7 +422,7 @@ def test_every_problem_is_listed(push):
     payload["orderInfo"]["loan_amount"] = "1.5"
     payload["userAdditional"]["deviceInfo"]["ip"] = "nope"
     payload["userAdditional"]["contactInfo"]["mobile"] = "123"
-    payload["userAdditional"]["addressBook"]["phoneList"] = ["ok_13900001111", 42, {"name": "no phone"}, "x_1"]
+    payload["userAdditional"]["addressBook"]["phoneList"] = ["ok_13900001111", 42, {"name": 7}, "x_1"]
 
     response = push(payload)
 

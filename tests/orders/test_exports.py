@@ -565,6 +565,8 @@ def awkward_orders():
         AddressBookEntryFactory(order=order, name='"q"', phone="+86 138", phone_digits="", is_mobile=False)
         AddressBookEntryFactory(order=order, name="", phone="0086", phone_digits="0086", is_mobile=True)
     AddressBookEntryFactory(order=fourth, name="😀笑", phone="=1381234000011", phone_digits="1381234000011")
+    # A contact saved without a number ("王芳_"): kept with an empty phone.
+    AddressBookEntryFactory(order=fourth, name="王芳", phone="", phone_digits="", is_mobile=False)
     return [first, second, third, fourth]
 
 
@@ -580,7 +582,7 @@ def test_both_paths_write_the_same_bytes(monkeypatch, awkward_orders, kind, unma
     in_python = export_bytes(user, kind)
     # then: also one row per line of the export, whatever the cells hold
     assert in_sql == in_python
-    expected_rows = {ExportKind.ORDERS: 4, ExportKind.CONTACTS: 4, ExportKind.ADDRESS_BOOK: 9}[kind]
+    expected_rows = {ExportKind.ORDERS: 4, ExportKind.CONTACTS: 4, ExportKind.ADDRESS_BOOK: 10}[kind]
     assert len(list(csv.reader(io.StringIO(in_sql.decode())))) == expected_rows + 1
     assert list(ExportLog.objects.values_list("row_count", flat=True)) == [expected_rows] * 2
 
@@ -624,6 +626,7 @@ def test_awkward_companions_masked(awkward_orders, analyst):
         ('"*', "***38", ""): 4,  # "+86 138": 5 characters that are not separators, the last 2 kept
         ("", "**86", "**86"): 4,
         ("😀*", "'=13*******0011", "138******0011"): 1,  # `=` counts as a digit, then is neutralised
+        ("王*", "", ""): 1,  # no number: nothing to mask
     }
 
 

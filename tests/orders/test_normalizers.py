@@ -20,7 +20,9 @@ def test_order_no_accepts_visible_text(value):
     assert normalizers.order_no(value) == value
 
 
-@pytest.mark.parametrize("value", ["", "x" * 65, "YB 001", "YB\t1", "YB\n1", "YB\x07", 123, None, "\u200b"])
+@pytest.mark.parametrize(
+    "value", ["", "x" * 65, "YB 001", "YB\t1", "YB\n1", "YB\x07", True, 1.5, 10**64, None, "\u200b"]
+)
 def test_order_no_rejects(value):
     rejects(normalizers.order_no, value)
 
@@ -290,10 +292,6 @@ def test_address_book_entry_shapes(item, expected):
         5,
         None,
         ["a", "1"],
-        "",
-        "张伟_",
-        {"name": "x"},
-        {"name": "x", "phone": ""},
         {"name": 1, "phone": "1"},
         {"name": "x", "phone": ["1"]},
         "n" * 129 + "_13900001111",

@@ -23,11 +23,17 @@ class Command(BaseCommand):
             default=FeedbackMode.OFF,
             help="How decisions are sent: channel (signed envelope), webhook (JSON, HMAC header) or off.",
         )
+        parser.add_argument(
+            "--sandbox",
+            action="store_true",
+            help="A sandbox institution: answered like production, its orders never reviewed or exported, "
+            "and deleted after a day.",
+        )
 
-    def handle(self, *args, code, name, feedback_url, feedback_mode, **options):
+    def handle(self, *args, code, name, feedback_url, feedback_mode, sandbox=False, **options):
         try:
             _, credentials = institution_create(
-                code=code, name=name, feedback_url=feedback_url, feedback_mode=feedback_mode
+                code=code, name=name, feedback_url=feedback_url, feedback_mode=feedback_mode, is_sandbox=sandbox
             )
         except ValidationError as error:
             raise CommandError(

@@ -259,6 +259,7 @@ class OrderGenerator:
                         else received_at + timedelta(hours=2),
                         # Synthetic orders get no signals here; recompute_risk_signals computes them.
                         "risk_pending": False,
+                        "sandbox": False,
                         "risk_computed_at": None,
                     },
                     "device": self.device(rng, index, received_at),

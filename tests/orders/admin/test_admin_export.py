@@ -310,6 +310,9 @@ SAME_ROWS_QUERIES = [
     "institution=PAR-A&loan_amount_min=300000&os_type=ios",
     "risk_flag=simulator",
     "risk_flag=simulator&institution=PAR-B",
+    "sandbox=true",
+    "sandbox=all&review_status=pending",
+    "sandbox=false&institution=PAR-A",
 ]
 
 
@@ -340,6 +343,9 @@ def varied_orders():
         if emulator:
             RiskSignal.objects.create(order=order, code="simulator", severity="high", reason_zh="-", reason_en="-")
         orders.append(order)
+    # A sandbox institution's test order: in no list unless `sandbox` asks for it.
+    sandbox = InstitutionFactory(code="PAR-SANDBOX", is_sandbox=True)
+    orders.append(OrderFactory(order_no="P-SANDBOX", institution=sandbox, sandbox=True, user_phone="13800000009"))
     return orders
 
 
