@@ -66,12 +66,13 @@ def _statement(parts: list[tuple[str, str, str, str]]) -> str:
     for _, table, column, _ in parts:
         if table == "applicant":
             inner = (
-                f"SELECT o.id AS order_id FROM {order} o WHERE o.user_phone = %s AND o.id <> %s AND o.user_phone <> %s"
+                f"SELECT o.id AS order_id FROM {order} o WHERE o.user_phone = %s AND o.id <> %s AND o.user_phone <> %s "
+                f"AND o.{q('sandbox')} = %s"
             )
         else:
             inner = (
                 f"SELECT DISTINCT x.order_id AS order_id FROM {tables[table]} x JOIN {order} o ON o.id = x.order_id "
-                f"WHERE x.{q(column)} = %s AND x.order_id <> %s AND o.user_phone <> %s"
+                f"WHERE x.{q(column)} = %s AND x.order_id <> %s AND o.user_phone <> %s AND o.{q('sandbox')} = %s"
             )
         selects.append(f"SELECT %s AS code, p.order_id FROM ({inner} ORDER BY 1 DESC LIMIT %s) AS p")
     related = " UNION ALL ".join(selects)
@@ -86,17 +87,18 @@ def _statement(parts: list[tuple[str, str, str, str]]) -> str:
     )
 
 
-def signal_links(*, order_id: int, applicant: str, signals: list[RiskSignal]) -> dict[str, Links]:
+def signal_links(*, order_id: int, applicant: str, sandbox: bool, signals: list[RiskSignal]) -> dict[str, Links]:
     """The linked orders of each relational signal of one order, by code: one query, none without such signals.
 
     `applicant` is the order's applicant phone: orders of the same applicant are
-    never linked (as at computation time)."""
+    never linked (as at computation time); nor are orders on the other side of
+    the sandbox line (`sandbox`: the order's own flag), as in the look-ups."""
     parts = [(signal.code, *part) for signal in signals for part in _parts(signal, applicant)]
     if not parts:
         return {}
     params: list = []
     for code, _, _, value in parts:
-        params += [code, value, order_id, applicant, COUNT_LIMIT]
+        params += [code, value, order_id, applicant, sandbox, COUNT_LIMIT]
     links: dict[str, Links] = {}
     with connection.cursor() as cursor:
         cursor.execute(_statement(parts), [*params, SHOWN_LIMIT])

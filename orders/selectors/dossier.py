@@ -83,9 +83,14 @@ def _signal_sort_key(signal: RiskSignal) -> tuple[int, int, str]:
 def order_risk_signals(*, order_id: int, viewer=None) -> list[RiskSignalItem]:
     """The order's risk signals with their linked orders (derived, newest first): two queries, however many
     signals and linked orders, one when no signal relates the order to others."""
-    signals = list(RiskSignal.objects.filter(order_id=order_id).annotate(applicant=F("order__user_phone")))
+    signals = list(
+        RiskSignal.objects.filter(order_id=order_id).annotate(
+            applicant=F("order__user_phone"), sandbox=F("order__sandbox")
+        )
+    )
     applicant = signals[0].applicant if signals else ""
-    links = signal_links(order_id=order_id, applicant=applicant, signals=signals)
+    sandbox = signals[0].sandbox if signals else False
+    links = signal_links(order_id=order_id, applicant=applicant, sandbox=sandbox, signals=signals)
     return [
         RiskSignalItem(signal, links.get(signal.code, Links()), viewer)
         for signal in sorted(signals, key=_signal_sort_key)

@@ -23,6 +23,7 @@ from orders.models import (
     PushLog,
     RiskSignal,
 )
+from orders.selectors.dossier import order_risk_signals
 from orders.services import staff_api_token_create
 from tests.conftest import PUSH_URL
 from tests.factories import (
@@ -215,6 +216,10 @@ def test_sandbox_and_production_orders_never_link(sandbox):
     # and a second production order on that device is (the check above can fail)
     other = pushed_order(payload={**payload, "orderInfo": PushPayloadFactory()["orderInfo"]})
     assert RiskSignal.objects.filter(order=other, code="shared_device").exists()
+    # and the production order's page counts and lists the production order only, not the sandbox one
+    [shared] = [item for item in order_risk_signals(order_id=real_order.pk) if item.signal.code == "shared_device"]
+    assert shared.links.count == 1
+    assert [linked.pk for linked in shared.links.orders] == [other.pk]
 
 
 # --- The daily purge -------------------------------------------------------------------------------
