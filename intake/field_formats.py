@@ -38,7 +38,9 @@ _SIZE = ValueFormat(
 
 FORMATS: dict[object, ValueFormat] = {
     normalizers.order_no: ValueFormat(
-        _("a string"), _("printable, without spaces or control characters"), normalizers.ORDER_NO_MAX_LENGTH
+        _("a string, or a JSON integer read as its text"),
+        _("printable, without spaces or control characters"),
+        normalizers.ORDER_NO_MAX_LENGTH,
     ),
     normalizers.loan_amount_fen: ValueFormat(
         _("whole fen, as digits or a JSON integer"),
@@ -91,7 +93,10 @@ PHONE_LIST_ITEM = ValueFormat(
 PHONE_LIST_NAME = ValueFormat(_("text, may be absent or null"), _("any"), normalizers.ADDRESS_BOOK_NAME_MAX_LENGTH)
 PHONE_LIST_PHONE = ValueFormat(
     _("text or a JSON integer"),
-    _("any: landlines, short codes and junk are kept; separators and +86 dropped for search"),
+    _(
+        "any: landlines, short codes and junk are kept; separators and +86 dropped for search; "
+        "an entry without a number is kept with an empty phone and counted in the answer"
+    ),
     normalizers.ADDRESS_BOOK_PHONE_MAX_LENGTH,
 )
 
