@@ -74,7 +74,7 @@ class ReviewView(APIView):
 
 
 def _refused(error: services.ReviewError):
-    if error.code in ("already_claimed", "already_decided", "not_claimed"):
+    if error.code in ("already_claimed", "already_decided", "not_claimed", "sandbox_order"):
         return ReviewConflict(detail=ErrorDetail(error.message, code=error.code))
     if error.code == "not_found":
         return exceptions.NotFound(error.message)
@@ -84,7 +84,7 @@ def _refused(error: services.ReviewError):
 
 
 _ORDER = OpenApiResponse(OrderDetailSerializer, description="The order, as GET /api/v1/orders/<id>/ shows it.")
-_CONFLICT = OpenApiResponse(description="already_claimed, already_decided or not_claimed.")
+_CONFLICT = OpenApiResponse(description="already_claimed, already_decided, not_claimed or sandbox_order.")
 
 
 class ReviewNextView(ReviewView):

@@ -77,6 +77,9 @@ def _review_change(
 
 
 def _claim(order: Order, reviewer) -> Order:
+    if order.sandbox:
+        # A sandbox institution's test pushes are answered like production but never reviewed.
+        raise ReviewError(_("A sandbox order is never reviewed."), code="sandbox_order")
     if order.review_status in FINAL_STATUSES:
         raise ReviewError(_("This order has already been decided."), code="already_decided")
     if _holds(order, reviewer):
@@ -189,6 +192,7 @@ def order_can_claim(*, order: Order, reviewer) -> bool:
     """Whether `order_claim` would give `reviewer` this order now (a claim that changes something)."""
     return (
         _may_review(reviewer)
+        and not order.sandbox
         and order.review_status not in FINAL_STATUSES
         and order.assigned_to_id in (None, reviewer.pk)
         and not _holds(order, reviewer)

@@ -106,6 +106,23 @@ def test_a_sandbox_order_never_enters_the_review_queue(sandbox):
     assert services.order_claim_next(reviewer=ReviewerFactory()) == production
 
 
+def test_a_sandbox_order_cannot_be_claimed_by_its_id_either(api_client, sandbox):
+    # given a sandbox order and a reviewer with a review-scoped token
+    order = pushed_order(sandbox)
+    reviewer = ReviewerFactory()
+    token = staff_api_token_create(user=reviewer, name="t", scopes=["read", "review"]).plaintext
+    # when the reviewer claims it by its id, through the service and through the review API
+    with pytest.raises(services.ReviewError) as refused:
+        services.order_claim(order_id=order.pk, reviewer=reviewer)
+    response = api_client.post(f"/api/v1/orders/{order.pk}/claim/", headers={"Authorization": f"Bearer {token}"})
+    # then both refuse, and the order stays unclaimed
+    assert refused.value.code == "sandbox_order"
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "sandbox_order"
+    assert not services.order_can_claim(order=Order.objects.get(pk=order.pk), reviewer=reviewer)
+    assert Order.objects.get(pk=order.pk).assigned_to_id is None
+
+
 def test_the_admin_claim_next_skips_sandbox_orders(client, sandbox):
     # given
     pushed_order(sandbox)
