@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from bench.client import CLIENTS, FLOOR_PATH, PROXY_HEADERS, PUSH_PATH, Latency, order_no, push_headers, request
+from bench.deliveries import deliveries_benchmark
 from bench.floor import floor_job_table_ddl
 from bench.load import Signals, job_workers, lock_waits, measure_hot_identifier, measure_throughput, waits_between
 from bench.payloads import push_body
@@ -354,6 +355,15 @@ def parse_args(argv):
     parser.add_argument(
         "--empty-only", action="store_true", help="Only section 1 (empty database: ingest, throughput, hot identifier)."
     )
+    parser.add_argument(
+        "--deliveries",
+        type=int,
+        default=500,
+        help="Decisions delivered to a loopback receiver by the deliveries workers (default 500; 0 skips).",
+    )
+    parser.add_argument(
+        "--delivery-workers", type=int, default=8, help="Worker processes of the deliveries queue (default 8)."
+    )
     return parser.parse_args(argv)
 
 
@@ -410,6 +420,14 @@ def main(argv=None) -> int:
             )
             results["hot_identifier"]["lock_waits"] = waits_between(after, lock_waits(env))
     results["machine"]["job_workers"] = args.job_workers
+    if args.deliveries:
+        # Decisions back to the institutions: a burst through the deliveries queue's own workers,
+        # on a database of its own, with nothing else running.
+        deliveries_url = with_database(url, database_name(url) + "_deliveries")
+        recreate_database(deliveries_url)
+        results["deliveries"] = deliveries_benchmark(
+            deliveries_url, deliveries=args.deliveries, workers=args.delivery_workers
+        )
     if args.empty_only:
         return finish(results, load_before)
 
@@ -550,6 +568,26 @@ def load_rows(results: dict) -> list[tuple]:
     return rows
 
 
+def delivery_rows(results: dict) -> list[tuple]:
+    figures = results.get("deliveries")
+    if not figures:
+        return []
+    return [
+        (
+            f"2 decisions delivered to a loopback receiver ({figures['deliveries']:,}, {figures['workers']} workers)",
+            f"{figures['deliveries_per_second']:.1f} deliveries/s ({figures['attempts']:,} attempts)",
+            "",
+            "",
+        ),
+        (
+            "  decision -> delivered lag, p50 / p95",
+            f"{figures['lag_ms_p50']:.0f} / {figures['lag_ms_p95']:.0f} ms",
+            "",
+            "",
+        ),
+    ]
+
+
 def _waits(waits: dict) -> str:
     return str(waits["lock_waits"]) if waits["lock_waits"] is not None else waits["note"]
 
@@ -559,6 +597,7 @@ def table(results: dict) -> str:
     if "ingest_scale" in results:
         rows += ingest_rows(results["ingest_scale"], "at scale")
     rows += load_rows(results)
+    rows += delivery_rows(results)
     for name, page in results.get("reviewers", {}).items():
         ok = page["status"] == 200
         rows.append(
