@@ -10,7 +10,7 @@ import orders.models.staff_tokens
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0008_institutions_from_intake"),
+        ("orders", "0009_order_risk_computed_at"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

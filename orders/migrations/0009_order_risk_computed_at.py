@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0008_institutions_from_intake"),
+        ("orders", "0009_risk_links_derived"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0011_merge_decisions_and_risk_links"),
+        ("orders", "0011_decision_deliveries"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -84,16 +84,20 @@ def _lookup_sql(shape: tuple[tuple[str, ...], int, int]) -> str:
             )
         )
         union = " UNION ALL ".join(f"SELECT * FROM ({part}) AS part{index}" for index, part in enumerate(parts))
-        signal = q(RiskSignal._meta.db_table)
-        # Which relational signals each found order holds already (bit i: HELD_CODES[i]), so that a
-        # computation flags only the orders that lack one: an index probe each, no write.
-        held = " + ".join(
-            f"(CASE WHEN EXISTS (SELECT 1 FROM {signal} s WHERE s.order_id = u.order_id AND s.code = '{code}') "
-            f"THEN {1 << bit} ELSE 0 END)"
-            for bit, code in enumerate(HELD_CODES)
-        )
-        _LOOKUP_SQL_CACHE[shape] = f"SELECT u.kind, u.order_id, u.phone, u.applicant, {held} FROM ({union}) AS u"
+        _LOOKUP_SQL_CACHE[shape] = _with_held_codes(union)
     return _LOOKUP_SQL_CACHE[shape]
+
+
+def _with_held_codes(union: str) -> str:
+    """The look-ups' rows with which relational signals each found order holds already (bit i: HELD_CODES[i]),
+    so that a computation flags only the orders that lack one: an index probe each, no write."""
+    signal = connection.ops.quote_name(RiskSignal._meta.db_table)
+    held = " + ".join(
+        f"(CASE WHEN EXISTS (SELECT 1 FROM {signal} s WHERE s.order_id = u.order_id AND s.code = '{code}') "
+        f"THEN {1 << bit} ELSE 0 END)"
+        for bit, code in enumerate(HELD_CODES)
+    )
+    return f"SELECT u.kind, u.order_id, u.phone, u.applicant, {held} FROM ({union}) AS u"
 
 
 class Lookups:
