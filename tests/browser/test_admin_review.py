@@ -3,7 +3,7 @@
 import pytest
 
 from orders.choices import ReviewStatus
-from orders.models import Order, ReviewEvent
+from orders.models import Decision, Order, ReviewEvent
 from tests.browser.conftest import log_in
 from tests.factories import ReviewerFactory, pushed_order
 
@@ -48,10 +48,13 @@ def test_reviewer_finds_claims_and_approves_an_order(page, live_server, artifact
     page.wait_for_selector("#review")
     signals_panel = page.inner_text("#risk-signals-section")
 
-    # ... claim it, then approve it with a reason
+    # ... claim it, then approve it with its terms (yuan in the form) and a reason
     page.click("#claim-button")
     page.wait_for_selector("#decision-form")
     page.select_option("#decision-form select[name=status]", "approved")
+    page.fill("#decision-form input[name=approved_amount]", "3000")
+    page.fill("#decision-form input[name=approved_term]", "6")
+    page.select_option("#decision-form select[name=term_unit]", "month")
     page.fill("#decision-form textarea[name=reason]", "Employer confirmed by phone")
     page.check("#decision-form input[name=confirm_high_risk]")  # a simulator is a high-severity signal
     page.click("#decide-button")
@@ -74,6 +77,9 @@ def test_reviewer_finds_claims_and_approves_an_order(page, live_server, artifact
         ("claim", reviewer.pk),
         ("decide", reviewer.pk),
     ]
+    assert list(
+        Decision.objects.filter(order=target).values_list("approved_amount_fen", "approved_term", "term_unit")
+    ) == [(300000, 6, "month")]
     assert (artifacts_dir / "order-page.png").stat().st_size > 0
 
 
