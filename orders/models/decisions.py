@@ -102,6 +102,13 @@ class Decision(models.Model):
     def __str__(self) -> str:
         return f"{self.order_id} {self.decision} @{self.sequence_ms}"
 
+    @property
+    def approved_amount_yuan(self):
+        """The approved amount in yuan, as reviewers enter and read it (stored in fen, as on the wire)."""
+        from decimal import Decimal
+
+        return None if self.approved_amount_fen is None else Decimal(self.approved_amount_fen) / 100
+
 
 class OrderRevision(models.Model):
     """The institution pushed an order again while it needed information: what changed, bounded.
