@@ -67,7 +67,13 @@ def session_database_connection() -> psycopg.Connection:
 
 
 # What every process under test gets besides the test database (JOBS_INLINE is off outside tests).
-PROCESS_ENV = {"JOB_LEASE_SECONDS": str(LEASE_SECONDS), "JOB_POLL": "0.05", "PUSH_RATE_LIMIT_PER_MINUTE": "100000"}
+PROCESS_ENV = {
+    "JOB_LEASE_SECONDS": str(LEASE_SECONDS),
+    "JOB_POLL": "0.05",
+    "PUSH_RATE_LIMIT_PER_MINUTE": "100000",
+    # The engine's INFO lines ("... running.", "Processed ...") are what the tests wait for and read.
+    "JOB_LOG_LEVEL": "INFO",
+}
 
 
 @dataclass
