@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 import dj_database_url
@@ -188,34 +188,6 @@ def gunicorn(url: str, log_dir: Path, *, workers: int = 2, threads: int = 4, **e
         yield server
     finally:
         _stop(process)
-
-
-@contextmanager
-def job_worker(url: str, log_dir: Path, *, queue: str = "signals", workers: int = 2, **extra_env: str):
-    """The job engine's worker (`manage.py qcluster`) serving `queue`, as the Procfile runs it; stopped afterwards.
-
-    Yields the process, so that a test can signal it (SIGKILL mid-job, SIGTERM)."""
-    log_path = log_dir / f"worker-{queue}-{time.monotonic_ns()}.log"
-    process = _spawn(
-        [sys.executable, "manage.py", "qcluster"],
-        url,
-        log_path,
-        Q_CLUSTER_NAME=queue,
-        JOB_WORKERS=str(workers),
-        **extra_env,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            # SIGTERM to the main process only (systemd's KillMode=mixed): sent to the whole group it
-            # kills the engine's sentinel at once and leaves the main process waiting for it forever.
-            process.send_signal(signal.SIGTERM)
-            with suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=30)
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def wait_until(condition, what: str, timeout: float = 30) -> None:

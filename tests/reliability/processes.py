@@ -109,15 +109,19 @@ class Worker:
 
 
 @contextmanager
-def qcluster(log_dir: Path, *, queue: str = "signals", workers: int = 2, **extra_env: str) -> Iterator[Worker]:
-    """A worker of `queue` (`Q_CLUSTER_NAME=<queue> manage.py qcluster`), up when yielded, stopped afterwards."""
+def qcluster(
+    log_dir: Path, *, queue: str = "signals", workers: int = 2, url: str | None = None, **extra_env: str
+) -> Iterator[Worker]:
+    """A worker of `queue` (`Q_CLUSTER_NAME=<queue> manage.py qcluster`), up when yielded, stopped afterwards.
+
+    Against the test session's database, or the one at `url` (a dedicated database of `live`)."""
     log_path = log_dir / f"qcluster-{queue}-{time.monotonic_ns()}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "qcluster"],
             cwd=BASE_DIR,
             env=server_env(
-                session_database_url(),
+                url or session_database_url(),
                 **{**PROCESS_ENV, "Q_CLUSTER_NAME": queue, "JOB_WORKERS": str(workers), **extra_env},
             ),
             stdout=log,

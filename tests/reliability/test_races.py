@@ -15,12 +15,12 @@ from tests.reliability.live import (
     create_institution,
     dedicated_database,
     gunicorn,
-    job_worker,
     manage,
     postgres_only,
     server_env,
     wait_until,
 )
+from tests.reliability.processes import qcluster
 
 pytestmark = postgres_only
 CLIENTS = 8
@@ -32,7 +32,7 @@ def race(tmp_path_factory):
         credentials = create_institution(url, "racer")
         log_dir = tmp_path_factory.mktemp("race")
         with (
-            job_worker(url, log_dir),
+            qcluster(log_dir, url=url),
             gunicorn(url, log_dir, workers=2, threads=4, PUSH_RATE_LIMIT_PER_MINUTE="100000") as server,
         ):
             yield server, name, url, credentials["api_token"]
